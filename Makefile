@@ -1,0 +1,88 @@
+# hdp — one binary, built with plain make.
+#   make            build/hdp (release, -O2)
+#   make asan       build/asan/hdp with AddressSanitizer + UBSan
+#   make test       deps, build, unit tests (release + asan), integration tests
+#   make demo       deps, build, local stack with a live order stream
+#   make bench      benchmarks, reports in bench/results/
+#   make lint       cppcheck + clang-format check
+#   make deps       install missing Debian packages and the test virtualenv
+
+.DEFAULT_GOAL := all
+CC      ?= cc
+PKGS    := libpq hiredis libmicrohttpd jansson libcrypto libcurl libzstd
+CSTD    := -std=c17 -D_GNU_SOURCE
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+INCS    := -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lpthread -lm
+OPT     ?= -O2 -g
+CFLAGS  += $(CSTD) $(WARN) $(OPT) $(INCS) -MMD -MP
+
+SRC      := $(shell find src -name '*.c' | sort)
+LIB_SRC  := $(filter-out src/hdp.c,$(SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+# Build flavours share the source list; each gets its own object folder.
+define flavour
+$(1)_OBJ  := $$(LIB_SRC:%.c=$(2)/obj/%.o)
+$(1)_TEST := $$(UNIT_SRC:tests/unit/%.c=$(2)/tests/%)
+$(2)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(3) -c $$< -o $$@
+$(2)/libhdp.a: $$($(1)_OBJ)
+	@rm -f $$@
+	ar rcs $$@ $$^
+$(2)/hdp: $(2)/obj/src/hdp.o $(2)/libhdp.a
+	$$(CC) $(3) $$^ -o $$@ $$(LIBS)
+$(2)/tests/%: tests/unit/%.c $(2)/libhdp.a tests/unit/unit.h
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(3) -Itests/unit $$< $(2)/libhdp.a -o $$@ $$(LIBS) $$(shell pkg-config --libs cmocka)
+-include $$($(1)_OBJ:.o=.d) $(2)/obj/src/hdp.d
+endef
+
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+$(eval $(call flavour,REL,build,))
+$(eval $(call flavour,ASAN,build/asan,$(SAN)))
+
+.PHONY: all asan deps test unit unit-asan integration demo bench lint format clean readme-config
+all: build/hdp
+
+asan: build/asan/hdp
+
+deps:
+	@scripts/deps.sh
+
+unit: $(REL_TEST)
+	@tests/unit/run.sh build/tests $(REL_TEST)
+
+unit-asan: $(ASAN_TEST)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/unit/run.sh build/asan/tests $(ASAN_TEST)
+
+integration: build/hdp
+	@.venv/bin/python -m pytest -q -x tests/integration $(PYTEST_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all asan
+	@$(MAKE) --no-print-directory unit unit-asan
+	@$(MAKE) --no-print-directory integration
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	build/hdp up --generate-rate 20
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@.venv/bin/python bench/run.py $(BENCH_ARGS)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --std=c11 -Isrc $(SRC)
+	clang-format --dry-run --Werror $(SRC) $(shell find src -name '*.h')
+
+format:
+	clang-format -i $(SRC) $(shell find src -name '*.h')
+
+readme-config: build/hdp
+	build/hdp config --markdown
+
+clean:
+	rm -rf build

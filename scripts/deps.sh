@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what hdp needs to build, test and demo, and nothing that is already there.
+# Debian packages through apt (sudo when not root); test tools into ./.venv from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PKGS=(build-essential pkg-config
+  libpq-dev libhiredis-dev libmicrohttpd-dev libjansson-dev libssl-dev
+  libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev
+  postgresql redis-server cppcheck clang-format wrk valgrind)
+
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  # The Debian postgresql package starts a cluster on 5432; hdp never relies on it.
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+REQ=tests/requirements.txt
+STAMP=.venv/.req-stamp
+if [ ! -x .venv/bin/python ]; then
+  echo "deps: creating .venv" >&2
+  python3 -m venv .venv
+fi
+if [ ! -f "$STAMP" ] || ! cmp -s "$REQ" "$STAMP"; then
+  echo "deps: installing Python test tools" >&2
+  .venv/bin/pip install -q --disable-pip-version-check -r "$REQ"
+  cp "$REQ" "$STAMP"
+fi

@@ -1,0 +1,325 @@
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+typedef enum {
+    CFG_STR,     /* free text */
+    CFG_SECRET,  /* free text, never printed */
+    CFG_INT,     /* integer within [min, max] */
+    CFG_DSN,     /* libpq connection string (key=value or postgresql:// URI) */
+    CFG_REDIS,   /* redis:// URL */
+    CFG_HTTPURL, /* http:// or https:// URL, or empty */
+    CFG_LAKE,    /* file:///path or s3://bucket/prefix */
+    CFG_ADDR,    /* host:port */
+    CFG_LEVEL,   /* debug|info|warn|error */
+} cfg_type;
+
+typedef struct cfg_var {
+    const char *name;
+    cfg_type type;
+    const char *def;
+    size_t off;
+    long min, max;
+    const char *help;
+} cfg_var;
+
+#define S(f) offsetof(hdp_config, f)
+
+/* The table. Keep in the order the README shows; `hdp config --markdown` regenerates it. */
+static const cfg_var vars[] = {
+    {"HDP_SOURCE_DSN", CFG_DSN, "host=127.0.0.1 port=55432 dbname=shop user=hdp", S(source_dsn),
+     0, 0, "libpq connection string of the OLTP source database `shop`"},
+    {"HDP_DWH_DSN", CFG_DSN, "host=127.0.0.1 port=55432 dbname=dwh user=hdp", S(dwh_dsn), 0, 0,
+     "libpq connection string of the Data Vault warehouse database `dwh`"},
+    {"HDP_REDIS_URL", CFG_REDIS, "redis://127.0.0.1:56379/0", S(redis_url), 0, 0,
+     "Redis of the speed layer (`redis://[:password@]host[:port][/db]`)"},
+    {"HDP_CLICKHOUSE_URL", CFG_HTTPURL, "http://127.0.0.1:58123", S(clickhouse_url), 0, 0,
+     "ClickHouse HTTP interface of the marts"},
+    {"HDP_LAKE_URL", CFG_LAKE, "file://./var/lake", S(lake_url), 0, 0,
+     "data lake root: `file:///path` or `s3://bucket/prefix`"},
+    {"HDP_S3_ENDPOINT", CFG_HTTPURL, "", S(s3_endpoint), 0, 0,
+     "S3 endpoint for `s3://` lakes (empty: AWS); path-style addressing"},
+    {"HDP_S3_REGION", CFG_STR, "us-east-1", S(s3_region), 0, 0, "S3 region used in signatures"},
+    {"HDP_S3_ACCESS_KEY", CFG_SECRET, "", S(s3_access_key), 0, 0, "S3 access key id"},
+    {"HDP_S3_SECRET_KEY", CFG_SECRET, "", S(s3_secret_key), 0, 0, "S3 secret access key"},
+    {"HDP_HTTP_ADDR", CFG_ADDR, "127.0.0.1:8080", S(http_addr), 0, 0,
+     "where `hdp serve` listens (host:port)"},
+    {"HDP_API_TOKEN", CFG_SECRET, "", S(api_token), 0, 0,
+     "bearer token required by the API when set (empty: open)"},
+    {"HDP_BATCH_INTERVAL", CFG_INT, "300", S(batch_interval), 1, 86400,
+     "seconds between batch DAG runs of `hdp scheduler`"},
+    {"HDP_SEGMENT_SECONDS", CFG_INT, "60", S(segment_seconds), 1, 3600,
+     "longest a change-stream segment stays open; it closes by itself on a quiet source"},
+    {"TELEGRAM_TOKEN", CFG_SECRET, "", S(telegram_token), 0, 0,
+     "Telegram bot token for pipeline alerts (empty: alerts off)"},
+    {"TELEGRAM_CHAT_ID", CFG_STR, "", S(telegram_chat_id), 0, 0, "Telegram chat for alerts"},
+    {"HDP_TELEGRAM_API", CFG_HTTPURL, "https://api.telegram.org", S(telegram_api), 0, 0,
+     "base URL of the Telegram Bot API"},
+    {"HDP_LOG_LEVEL", CFG_LEVEL, "info", S(log_level), 0, 0, "debug, info, warn or error"},
+    {"HDP_VAR_DIR", CFG_STR, "./var", S(var_dir), 0, 0,
+     "where `hdp up` keeps its private PostgreSQL, Redis, lake and logs"},
+    {"HDP_HTTP_THREADS", CFG_INT, "2", S(http_threads), 1, 256, "worker threads of `hdp serve`"},
+    {"HDP_SPEED_BATCH_MS", CFG_INT, "20", S(speed_batch_ms), 0, 10000,
+     "longest `hdp speed` holds applied transactions before one atomic Redis write"},
+    {"HDP_SERVE_CACHE_MS", CFG_INT, "50", S(serve_cache_ms), 0, 10000,
+     "longest `hdp serve` reuses an answer before asking Redis again (freshness bound)"},
+};
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
+
+/* ------------------------------------------------------------------ .env */
+
+/* Reads KEY=VALUE lines (optional `export `, quotes, # comments) into a flat list. */
+typedef struct dotenv {
+    char **keys;
+    char **vals;
+    size_t n;
+} dotenv;
+
+static void dotenv_free(dotenv *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free(d->keys[i]);
+        free(d->vals[i]);
+    }
+    free(d->keys);
+    free(d->vals);
+}
+
+static int dotenv_load(const char *path, int required, dotenv *d, hdp_err *e)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        if (!required && errno == ENOENT)
+            return HDP_OK;
+        return hdp_fail(e, "HDP_ENV_FILE: cannot read %s: %s", path, strerror(errno));
+    }
+    char line[4096];
+    int lineno = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *p = line;
+        while (isspace((unsigned char)*p))
+            p++;
+        if (*p == '#' || *p == '\0')
+            continue;
+        if (strncmp(p, "export ", 7) == 0)
+            p += 7;
+        char *eq = strchr(p, '=');
+        if (eq == NULL) {
+            fclose(f);
+            return hdp_fail(e, "%s:%d: expected KEY=VALUE", path, lineno);
+        }
+        char *k_end = eq;
+        while (k_end > p && isspace((unsigned char)k_end[-1]))
+            k_end--;
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t')
+            v++;
+        size_t vl = strlen(v);
+        while (vl > 0 && (v[vl - 1] == '\n' || v[vl - 1] == '\r'))
+            vl--;
+        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+            v++;
+            vl -= 2;
+        } else {
+            while (vl > 0 && isspace((unsigned char)v[vl - 1]))
+                vl--;
+        }
+        d->keys = xrealloc(d->keys, (d->n + 1) * sizeof(char *));
+        d->vals = xrealloc(d->vals, (d->n + 1) * sizeof(char *));
+        d->keys[d->n] = xstrndup(p, (size_t)(k_end - p));
+        d->vals[d->n] = xstrndup(v, vl);
+        d->n++;
+    }
+    fclose(f);
+    return HDP_OK;
+}
+
+static const char *dotenv_get(const dotenv *d, const char *key)
+{
+    for (size_t i = d->n; i-- > 0;)
+        if (strcmp(d->keys[i], key) == 0)
+            return d->vals[i];
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ validation */
+
+static int is_http_url(const char *v)
+{
+    return strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
+}
+
+static int validate(const cfg_var *var, const char *v, hdp_config *cfg, hdp_err *e)
+{
+    char *slot = (char *)cfg + var->off;
+    switch (var->type) {
+    case CFG_INT: {
+        char *end;
+        errno = 0;
+        long n = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || errno)
+            return hdp_fail(e, "%s: '%s' is not an integer", var->name, v);
+        if (n < var->min || n > var->max)
+            return hdp_fail(e, "%s: %ld is out of range %ld..%ld", var->name, n, var->min,
+                            var->max);
+        *(long *)slot = n;
+        return HDP_OK;
+    }
+    case CFG_DSN:
+        if (*v == '\0')
+            return hdp_fail(e, "%s: must not be empty", var->name);
+        break;
+    case CFG_REDIS:
+        if (redis_url_parse(v, &cfg->redis))
+            return hdp_fail(e, "%s: '%s' is not a redis://host[:port][/db] URL", var->name, v);
+        break;
+    case CFG_HTTPURL:
+        if (*v && !is_http_url(v))
+            return hdp_fail(e, "%s: '%s' is not an http:// or https:// URL", var->name, v);
+        break;
+    case CFG_LAKE:
+        if (strncmp(v, "file://", 7) != 0 && strncmp(v, "s3://", 5) != 0)
+            return hdp_fail(e, "%s: '%s' must start with file:// or s3://", var->name, v);
+        if (strncmp(v, "s3://", 5) == 0 && (v[5] == '\0' || v[5] == '/'))
+            return hdp_fail(e, "%s: '%s' names no bucket", var->name, v);
+        if (strncmp(v, "file://", 7) == 0 && v[7] == '\0')
+            return hdp_fail(e, "%s: '%s' names no folder", var->name, v);
+        break;
+    case CFG_ADDR:
+        if (hostport_parse(v, cfg->http_host, sizeof(cfg->http_host), &cfg->http_port))
+            return hdp_fail(e, "%s: '%s' is not host:port", var->name, v);
+        break;
+    case CFG_LEVEL:
+        if (log_level_parse(v) < 0)
+            return hdp_fail(e, "%s: '%s' is not one of debug, info, warn, error", var->name, v);
+        break;
+    case CFG_STR:
+    case CFG_SECRET:
+        break;
+    }
+    *(char **)slot = xstrdup(v);
+    return HDP_OK;
+}
+
+int config_load(hdp_config *cfg, hdp_err *e)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    dotenv d = {0};
+    const char *envfile = getenv("HDP_ENV_FILE");
+    int rc = dotenv_load(envfile ? envfile : ".env", envfile != NULL, &d, e);
+    for (size_t i = 0; rc == HDP_OK && i < NVARS; i++) {
+        const char *v = getenv(vars[i].name);
+        if (v == NULL)
+            v = dotenv_get(&d, vars[i].name);
+        if (v == NULL)
+            v = vars[i].def;
+        rc = validate(&vars[i], v, cfg, e);
+    }
+    dotenv_free(&d);
+    if (rc == HDP_OK)
+        log_set_level(log_level_parse(cfg->log_level));
+    return rc;
+}
+
+void config_free(hdp_config *cfg)
+{
+    for (size_t i = 0; i < NVARS; i++)
+        if (vars[i].type != CFG_INT) {
+            char **slot = (char **)((char *)cfg + vars[i].off);
+            free(*slot);
+            *slot = NULL;
+        }
+}
+
+void config_redact_dsn(const char *dsn, char *out, size_t outlen)
+{
+    hdp_buf b = HDP_BUF_INIT;
+    const char *p = dsn;
+    /* key=value form: mask the value of password=... */
+    const char *pw = strstr(p, "password=");
+    /* URI form: postgresql://user:secret@host */
+    const char *scheme = strstr(p, "://");
+    if (pw) {
+        buf_append(&b, p, (size_t)(pw - p) + 9);
+        buf_puts(&b, "***");
+        const char *rest = pw + 9;
+        if (*rest == '\'') {
+            rest++;
+            while (*rest && *rest != '\'')
+                rest += (*rest == '\\' && rest[1]) ? 2 : 1;
+            if (*rest)
+                rest++;
+        } else {
+            while (*rest && !isspace((unsigned char)*rest))
+                rest++;
+        }
+        buf_puts(&b, rest);
+    } else if (scheme && strchr(scheme, '@')) {
+        const char *at = strchr(scheme, '@');
+        const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+        if (colon) {
+            buf_append(&b, p, (size_t)(colon - p) + 1);
+            buf_puts(&b, "***");
+            buf_puts(&b, at);
+        } else {
+            buf_puts(&b, p);
+        }
+    } else {
+        buf_puts(&b, p);
+    }
+    snprintf(out, outlen, "%s", b.data ? b.data : "");
+    buf_free(&b);
+}
+
+void config_print(const hdp_config *cfg, FILE *out)
+{
+    for (size_t i = 0; i < NVARS; i++) {
+        const char *slot = (const char *)cfg + vars[i].off;
+        if (vars[i].type == CFG_INT) {
+            fprintf(out, "%s=%ld\n", vars[i].name, *(const long *)slot);
+            continue;
+        }
+        const char *v = *(char *const *)slot;
+        if (v == NULL)
+            v = "";
+        if (vars[i].type == CFG_SECRET) {
+            fprintf(out, "%s=%s\n", vars[i].name, *v ? "***" : "");
+        } else if (vars[i].type == CFG_DSN) {
+            char red[1024];
+            config_redact_dsn(v, red, sizeof(red));
+            fprintf(out, "%s=%s\n", vars[i].name, red);
+        } else if (vars[i].type == CFG_REDIS && strchr(v, '@')) {
+            fprintf(out, "%s=redis://***@%s\n", vars[i].name, strchr(v, '@') + 1);
+        } else {
+            fprintf(out, "%s=%s\n", vars[i].name, v);
+        }
+    }
+}
+
+void config_print_markdown(FILE *out)
+{
+    fprintf(out, "| variable | default | meaning |\n|---|---|---|\n");
+    for (size_t i = 0; i < NVARS; i++) {
+        const cfg_var *v = &vars[i];
+        char range[64] = "";
+        if (v->type == CFG_INT)
+            snprintf(range, sizeof(range), " (%ld..%ld)", v->min, v->max);
+        fprintf(out, "| `%s` | %s%s%s%s | %s%s |\n", v->name, *v->def ? "`" : "",
+                *v->def ? v->def : "(empty)", *v->def ? "`" : "",
+                v->type == CFG_SECRET ? " (secret)" : "", v->help, range);
+    }
+}
+
+void config_print_help(FILE *out)
+{
+    for (size_t i = 0; i < NVARS; i++)
+        fprintf(out, "  %-20s %s\n", vars[i].name, vars[i].help);
+}

@@ -1,0 +1,14 @@
+#include "core/segment.h"
+
+#include "core/timeutil.h"
+
+int64_t segment_of(int64_t commit_unix_us, int64_t seconds, int64_t prev)
+{
+    int64_t s = floor_div(commit_unix_us, seconds * USEC_PER_SEC);
+    return s > prev ? s : prev;
+}
+
+int64_t segment_end_us(int64_t seg, int64_t seconds)
+{
+    return (seg + 1) * seconds * USEC_PER_SEC;
+}

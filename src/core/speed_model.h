@@ -1,0 +1,43 @@
+/* speed_model.h — the speed layer's shape in Redis: the contract between `hdp speed`
+ * (the only writer) and `hdp serve` (a reader). Money is integer cents; counts are integers.
+ *
+ * Keys (P = "hdp:"):
+ *   P "speed:state"             HASH  lsn      last applied commit end LSN (decimal u64)
+ *                                     segment  segment of that transaction (the clamp's state)
+ *                                     closed   every segment <= this one is closed for good
+ *                                     updated  Unix µs of the last write
+ *   P "speed:version"           STRING incremented by every applied batch (cheap change probe)
+ *   P "sp:" SEG ":" DAY         HASH  the aggregates of one segment for one event day
+ *                                     (DAY = YYYY-MM-DD of paid_at / refunded_at, UTC)
+ *        paid    cents paid that day        orders   orders paid that day
+ *        refunded cents refunded that day   refunds  orders refunded that day
+ *        h:HH    net cents in hour HH        hn:HH   orders paid in hour HH
+ *        m:HH:MM net cents in minute         mn:HH:MM orders paid in that minute
+ *        c:CITY  net cents by ship_city      cn:CITY orders paid by ship_city
+ *        k:CAT   net cents by category       kn:CAT  paid orders with an item of CAT
+ *   P "sp:days:" DAY            ZSET  member = score = SEG: segments holding data for DAY
+ *   P "sp:segments"             ZSET  member = score = SEG: every segment with data
+ *   P "speed:quarantine"        LIST  JSON records the speed layer could not apply, with reason
+ *   P "speed:quarantined"       STRING count of quarantined records
+ *   P "batch:watermark"         STRING W, the last segment fully in the batch views (absent:
+ *                                      no batch layer yet; serve treats it as null)
+ *
+ * Net revenue of a day = paid − refunded. Every batch is applied in one MULTI/EXEC together
+ * with speed:state, so a reader sees whole transactions only and a replay is skipped by the
+ * LSN guard. */
+#ifndef HDP_SPEED_MODEL_H
+#define HDP_SPEED_MODEL_H
+
+#define SPEED_PREFIX       "hdp:"
+#define SPEED_STATE_KEY    SPEED_PREFIX "speed:state"
+#define SPEED_VERSION_KEY  SPEED_PREFIX "speed:version"
+#define SPEED_SEGMENTS_KEY SPEED_PREFIX "sp:segments"
+#define SPEED_QUAR_KEY     SPEED_PREFIX "speed:quarantine"
+#define SPEED_QUARN_KEY    SPEED_PREFIX "speed:quarantined"
+#define BATCH_WATERMARK_KEY SPEED_PREFIX "batch:watermark"
+
+/* "hdp:sp:<seg>:<day>" and "hdp:sp:days:<day>", day as YYYY-MM-DD */
+#define SPEED_AGG_FMT  SPEED_PREFIX "sp:%lld:%s"
+#define SPEED_DAYS_FMT SPEED_PREFIX "sp:days:%s"
+
+#endif

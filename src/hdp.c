@@ -1,0 +1,87 @@
+/* hdp.c — the subcommand table and dispatch, nothing else. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "core/log.h"
+
+#define NOT_BUILT "(not built yet)\n"
+
+const hdp_command hdp_commands[] = {
+    {"init", cmd_init, "Create databases, schemas, publication and replication slots (idempotent).",
+     "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
+    {"up", cmd_up, "Run a local stack: private PostgreSQL and Redis under HDP_VAR_DIR, then init,\n"
+                   "speed and serve (and a live order stream with --generate-rate).",
+     "Options:\n  --generate-rate R   also place R orders a second\n"
+     "  --no-services       do not start PostgreSQL and Redis (use the configured ones)\n"
+     "Ctrl-C stops everything it started.\n"},
+    {"generate", cmd_generate, "Write a realistic shop workload into the source database.",
+     "Options:\n  --orders N --days D   backfill N orders paid over the last D days\n"
+     "  --rate R --duration S place R orders a second for S seconds (0: until stopped)\n"
+     "  --seed S              deterministic for a given seed (default 1)\n"
+     "  --customers N         customers to create when fewer exist (default 5000)\n"},
+    {"capture", cmd_not_built, "Stream changes from slot hdp_lake into the raw zone of the lake.",
+     NOT_BUILT},
+    {"speed", cmd_speed, "Stream changes from slot hdp_speed into per-segment aggregates in Redis.",
+     "Runs until SIGTERM/SIGINT; reconnects to PostgreSQL and Redis with backoff.\n"},
+    {"serve", cmd_serve, "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",
+     "Runs until SIGTERM/SIGINT.\n"},
+    {"scheduler", cmd_not_built, "Run the batch DAG every HDP_BATCH_INTERVAL seconds.", NOT_BUILT},
+    {"run", cmd_not_built, "Run one batch task or the whole DAG once.", NOT_BUILT},
+    {"status", cmd_status, "Show consumers' replication lag and the health of each service.",
+     "Options:\n  --json   machine-readable output\n"},
+    {"reconcile", cmd_reconcile,
+     "Compare every answer the API serves with ground truth computed by SQL on the source.",
+     "Options:\n  --url URL   API base URL (default http://HDP_HTTP_ADDR)\n"
+     "Exits 1 on any mismatch.\n"},
+    {"config", cmd_config, "Print the effective configuration (secrets masked).",
+     "Options:\n  --markdown   print the README table of variables\n"},
+    {NULL, NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: hdp COMMAND [OPTIONS]\n\n"
+                 "hdp — a hybrid (Lambda) data platform for a shop's orders.\n\nCommands:\n");
+    for (const hdp_command *c = hdp_commands; c->name; c++) {
+        const char *nl = strchr(c->summary, '\n');
+        int n = nl ? (int)(nl - c->summary) : (int)strlen(c->summary);
+        fprintf(out, "  %-10s %.*s%s\n", c->name, n, c->summary,
+                c->run == cmd_not_built ? " (not built yet)" : "");
+    }
+    fprintf(out, "\nRun 'hdp COMMAND --help' for a command's options.\n"
+                 "\nConfiguration (environment, then ./.env, then defaults):\n");
+    config_print_help(out);
+    fprintf(out, "\nExit codes: 0 ok, 1 runtime failure, 2 usage error.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    const hdp_command *c = cmd_find(argv[1]);
+    if (c == NULL) {
+        fprintf(stderr, "hdp: unknown command '%s' (see 'hdp --help')\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    if (cmd_wants_help(argc - 1, argv + 1, c))
+        return EXIT_OK;
+    log_set_component(c->name);
+    hdp_config cfg;
+    hdp_err err;
+    if (config_load(&cfg, &err) != HDP_OK) {
+        fprintf(stderr, "hdp %s: configuration: %s\n", c->name, err.msg);
+        config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    int rc = c->run(argc - 1, argv + 1, &cfg);
+    config_free(&cfg);
+    return rc;
+}

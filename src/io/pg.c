@@ -1,0 +1,139 @@
+#include "io/pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+PGconn *pg_connect(const char *dsn, const char *dbname, const char *replication, hdp_err *e)
+{
+    const char *keys[6];
+    const char *vals[6];
+    int n = 0;
+    keys[n] = "dbname";
+    vals[n++] = dsn; /* expanded: the whole DSN */
+    if (dbname) {
+        keys[n] = "dbname";
+        vals[n++] = dbname;
+    }
+    if (replication) {
+        keys[n] = "replication";
+        vals[n++] = replication;
+    }
+    keys[n] = "options";
+    vals[n++] = "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3";
+    keys[n] = "application_name";
+    vals[n++] = "hdp";
+    keys[n] = NULL;
+    vals[n] = NULL;
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (c == NULL) {
+        hdp_fail(e, "out of memory connecting to PostgreSQL");
+        return NULL;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        hdp_fail(e, "cannot connect to PostgreSQL at %s:%s: %s", PQhost(c) ? PQhost(c) : "?",
+                 PQport(c) ? PQport(c) : "?", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+int pg_exec(PGconn *c, const char *sql, hdp_err *e)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        hdp_fail(e, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return pg_conn_lost(c) ? HDP_RETRY : HDP_ERR;
+    }
+    PQclear(r);
+    return HDP_OK;
+}
+
+int pg_exec_script(PGconn *c, const char *sql, hdp_err *e)
+{
+    /* PQexec runs a multi-statement string as one implicit transaction unless it has
+     * its own BEGIN/COMMIT; we want each DDL file all-or-nothing, which is what it gives. */
+    return pg_exec(c, sql, e);
+}
+
+PGresult *pg_query(PGconn *c, const char *sql, int nparams, const char *const *params, hdp_err *e)
+{
+    PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        hdp_fail(e, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+int pg_query_value(PGconn *c, const char *sql, char *out, size_t outlen, hdp_err *e)
+{
+    PGresult *r = pg_query(c, sql, 0, NULL, e);
+    if (r == NULL)
+        return HDP_ERR;
+    if (PQntuples(r) < 1 || PQnfields(r) < 1) {
+        PQclear(r);
+        return hdp_fail(e, "query returned no rows: %.80s", sql);
+    }
+    snprintf(out, outlen, "%s", PQgetisnull(r, 0, 0) ? "" : PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return HDP_OK;
+}
+
+int pg_copy_begin(PGconn *c, const char *sql, hdp_err *e)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN) {
+        hdp_fail(e, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        return HDP_ERR;
+    }
+    PQclear(r);
+    return HDP_OK;
+}
+
+int pg_copy_put(PGconn *c, const char *data, size_t len, hdp_err *e)
+{
+    if (PQputCopyData(c, data, (int)len) != 1)
+        return hdp_fail(e, "COPY: %s", PQerrorMessage(c));
+    return HDP_OK;
+}
+
+int pg_copy_end(PGconn *c, hdp_err *e)
+{
+    if (PQputCopyEnd(c, NULL) != 1)
+        return hdp_fail(e, "COPY end: %s", PQerrorMessage(c));
+    int rc = HDP_OK;
+    PGresult *r;
+    while ((r = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && rc == HDP_OK)
+            rc = hdp_fail(e, "COPY: %s", PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    return rc;
+}
+
+int pg_conn_lost(PGconn *c)
+{
+    return c == NULL || PQstatus(c) != CONNECTION_OK;
+}
+
+int pg_lsn_parse(const char *s, unsigned long long *lsn)
+{
+    unsigned int hi, lo;
+    char tail;
+    if (sscanf(s, "%X/%X%c", &hi, &lo, &tail) != 2)
+        return -1;
+    *lsn = ((unsigned long long)hi << 32) | lo;
+    return 0;
+}
+
+void pg_lsn_format(unsigned long long lsn, char *out)
+{
+    snprintf(out, 24, "%X/%X", (unsigned)(lsn >> 32), (unsigned)lsn);
+}
