@@ -20,12 +20,21 @@ CFLAGS  += $(CSTD) $(WARN) $(OPT) $(INCS) -MMD -MP
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/hdp.c,$(SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
+EMBED    := $(sort $(wildcard sql/postgres/*.sql sql/clickhouse/*.sql web/*.html web/*.css web/*.js))
+
+# Files compiled into the binary (DDL, dashboard); regenerated when any of them changes.
+build/gen/embedded.c: $(EMBED) scripts/embed.sh
+	@mkdir -p $(@D)
+	scripts/embed.sh $@ $(EMBED)
 
 # Build flavours share the source list; each gets its own object folder.
 define flavour
-$(1)_OBJ  := $$(LIB_SRC:%.c=$(2)/obj/%.o)
+$(1)_OBJ  := $$(LIB_SRC:%.c=$(2)/obj/%.o) $(2)/obj/embedded.o
 $(1)_TEST := $$(UNIT_SRC:tests/unit/%.c=$(2)/tests/%)
 $(2)/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $(3) -c $$< -o $$@
+$(2)/obj/embedded.o: build/gen/embedded.c
 	@mkdir -p $$(@D)
 	$$(CC) $$(CFLAGS) $(3) -c $$< -o $$@
 $(2)/libhdp.a: $$($(1)_OBJ)

@@ -1,6 +1,14 @@
 #include "cmd/cmd.h"
 
+#include "speed/speed_consumer.h"
+
 int cmd_speed(int argc, char **argv, hdp_config *cfg)
 {
-    return cmd_not_built(argc, argv, cfg);
+    if (argc > 1)
+        return cmd_error(EXIT_USAGE, argv[0], "unexpected argument '%s'", argv[1]);
+    cmd_install_stop_handlers();
+    hdp_err e;
+    if (speed_run(cfg, &hdp_stop_requested, &e) != HDP_OK)
+        return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
+    return EXIT_OK;
 }

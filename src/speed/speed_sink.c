@@ -1,0 +1,173 @@
+#include "speed/speed_sink.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/speed_model.h"
+#include "core/timeutil.h"
+
+static int redis_failed(redisContext *r, hdp_err *e, const char *what)
+{
+    return hdp_retry(e, "redis %s: %s", what, r->errstr[0] ? r->errstr : "connection lost");
+}
+
+int speed_sink_load(redisContext *r, speed_state *st, hdp_err *e)
+{
+    st->lsn = 0;
+    st->segment = -1;
+    redisReply *rep = redisCommand(r, "HMGET %s lsn segment", SPEED_STATE_KEY);
+    if (rep == NULL)
+        return redis_failed(r, e, "HMGET");
+    int rc = HDP_OK;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+        if (rep->element[0]->type == REDIS_REPLY_STRING)
+            st->lsn = strtoull(rep->element[0]->str, NULL, 10);
+        if (rep->element[1]->type == REDIS_REPLY_STRING)
+            st->segment = strtoll(rep->element[1]->str, NULL, 10);
+    } else {
+        rc = hdp_fail(e, "redis HMGET %s: unexpected reply (%s)", SPEED_STATE_KEY,
+                      rep->type == REDIS_REPLY_ERROR ? rep->str : "not an array");
+    }
+    freeReplyObject(rep);
+    return rc;
+}
+
+/* Appends one command from argv (binary safe). */
+static void append(redisContext *r, int argc, const char **argv, const size_t *lens)
+{
+    redisAppendCommandArgv(r, argc, argv, lens);
+}
+
+int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
+{
+    size_t ncmds = 0;
+    const char *av[5];
+    size_t al[5];
+    char key[400], num[32];
+
+    av[0] = "MULTI";
+    al[0] = 5;
+    append(r, 1, av, al);
+    ncmds++;
+
+    for (size_t i = 0; i < b->deltas.len; i++) {
+        const strmap_entry *en = &b->deltas.entries[i];
+        if (en->val == 0)
+            continue;
+        const char *k = strmap_key(&b->deltas, i);
+        const char *s1 = memchr(k, '\x1f', en->key_len);
+        const char *s2 = s1 ? memchr(s1 + 1, '\x1f', en->key_len - (size_t)(s1 + 1 - k)) : NULL;
+        if (s2 == NULL)
+            continue; /* cannot happen: keys are built by speed_batch_add */
+        int kl = snprintf(key, sizeof(key), SPEED_PREFIX "sp:%.*s:%.*s", (int)(s1 - k), k,
+                          (int)(s2 - s1 - 1), s1 + 1);
+        av[0] = "HINCRBY";
+        al[0] = 7;
+        av[1] = key;
+        al[1] = (size_t)kl;
+        av[2] = s2 + 1;
+        al[2] = en->key_len - (size_t)(s2 + 1 - k);
+        al[3] = (size_t)snprintf(num, sizeof(num), "%lld", (long long)en->val);
+        av[3] = num;
+        append(r, 4, av, al);
+        ncmds++;
+    }
+    int64_t last_seg = -1;
+    for (size_t i = 0; i < b->segdays.len; i++) {
+        const char *k = strmap_key(&b->segdays, i);
+        const char *s1 = strchr(k, '\x1f');
+        int sl = (int)(s1 - k);
+        int kl = snprintf(key, sizeof(key), SPEED_DAYS_FMT, s1 + 1);
+        snprintf(num, sizeof(num), "%.*s", sl, k);
+        av[0] = "ZADD";
+        al[0] = 4;
+        av[1] = key;
+        al[1] = (size_t)kl;
+        av[2] = num;
+        al[2] = strlen(num);
+        av[3] = num;
+        al[3] = al[2];
+        append(r, 4, av, al);
+        ncmds++;
+        int64_t seg = strtoll(num, NULL, 10);
+        if (seg != last_seg) {
+            av[1] = SPEED_SEGMENTS_KEY;
+            al[1] = strlen(SPEED_SEGMENTS_KEY);
+            append(r, 4, av, al);
+            ncmds++;
+            last_seg = seg;
+        }
+    }
+    if (b->nquarantine) {
+        const char *p = b->quarantine.data, *end = p + b->quarantine.len;
+        while (p < end) {
+            const char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+            av[0] = "LPUSH";
+            al[0] = 5;
+            av[1] = SPEED_QUAR_KEY;
+            al[1] = strlen(SPEED_QUAR_KEY);
+            av[2] = p;
+            al[2] = n;
+            append(r, 3, av, al);
+            ncmds++;
+            p += n + 1;
+        }
+        av[0] = "LTRIM";
+        al[0] = 5;
+        av[2] = "0";
+        al[2] = 1;
+        av[3] = "9999";
+        al[3] = 4;
+        append(r, 4, av, al);
+        av[0] = "INCRBY";
+        al[0] = 6;
+        av[1] = SPEED_QUARN_KEY;
+        al[1] = strlen(SPEED_QUARN_KEY);
+        al[2] = (size_t)snprintf(num, sizeof(num), "%zu", b->nquarantine);
+        av[2] = num;
+        append(r, 3, av, al);
+        ncmds += 2;
+    }
+    {
+        char lsn[32], seg[32], closed[32], upd[32];
+        snprintf(lsn, sizeof(lsn), "%llu", (unsigned long long)b->end_lsn);
+        snprintf(seg, sizeof(seg), "%lld", (long long)b->segment);
+        snprintf(closed, sizeof(closed), "%lld", (long long)(b->segment - 1));
+        snprintf(upd, sizeof(upd), "%lld", (long long)now_unix_us());
+        const char *hv[] = {"HSET", SPEED_STATE_KEY, "lsn", lsn, "segment", seg, "closed",
+                            closed, "updated", upd};
+        size_t hl[10];
+        for (int i = 0; i < 10; i++)
+            hl[i] = strlen(hv[i]);
+        redisAppendCommandArgv(r, 10, hv, hl);
+        ncmds++;
+    }
+    av[0] = "INCR";
+    al[0] = 4;
+    av[1] = SPEED_VERSION_KEY;
+    al[1] = strlen(SPEED_VERSION_KEY);
+    append(r, 2, av, al);
+    av[0] = "EXEC";
+    al[0] = 4;
+    append(r, 1, av, al);
+    ncmds += 2;
+
+    /* Read every reply; only EXEC's decides. A queued command's error aborts EXEC. */
+    int rc = HDP_OK;
+    for (size_t i = 0; i < ncmds; i++) {
+        redisReply *rep = NULL;
+        if (redisGetReply(r, (void **)&rep) != REDIS_OK || rep == NULL)
+            return redis_failed(r, e, "EXEC");
+        if (i + 1 == ncmds) {
+            if (rep->type != REDIS_REPLY_ARRAY)
+                rc = hdp_fail(e, "redis EXEC failed: %s",
+                              rep->type == REDIS_REPLY_ERROR ? rep->str : "transaction aborted");
+        } else if (rep->type == REDIS_REPLY_ERROR && rc == HDP_OK) {
+            rc = hdp_fail(e, "redis rejected a queued command: %s", rep->str);
+        }
+        freeReplyObject(rep);
+    }
+    return rc;
+}
