@@ -34,8 +34,8 @@ typedef struct cfg_var {
 
 /* The table. Keep in the order the README shows; `hdp config --markdown` regenerates it. */
 static const cfg_var vars[] = {
-    {"HDP_SOURCE_DSN", CFG_DSN, "host=127.0.0.1 port=55432 dbname=shop user=hdp", S(source_dsn),
-     0, 0, "libpq connection string of the OLTP source database `shop`"},
+    {"HDP_SOURCE_DSN", CFG_DSN, "host=127.0.0.1 port=55432 dbname=shop user=hdp", S(source_dsn), 0,
+     0, "libpq connection string of the OLTP source database `shop`"},
     {"HDP_DWH_DSN", CFG_DSN, "host=127.0.0.1 port=55432 dbname=dwh user=hdp", S(dwh_dsn), 0, 0,
      "libpq connection string of the Data Vault warehouse database `dwh`"},
     {"HDP_REDIS_URL", CFG_REDIS, "redis://127.0.0.1:56379/0", S(redis_url), 0, 0,
@@ -123,14 +123,12 @@ static int dotenv_load(const char *path, int required, dotenv *d, hdp_err *e)
         while (*v == ' ' || *v == '\t')
             v++;
         size_t vl = strlen(v);
-        while (vl > 0 && (v[vl - 1] == '\n' || v[vl - 1] == '\r'))
+        /* Trim the line end first, so `KEY="v"  ` still loses its quotes. */
+        while (vl > 0 && isspace((unsigned char)v[vl - 1]))
             vl--;
         if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
             v++;
             vl -= 2;
-        } else {
-            while (vl > 0 && isspace((unsigned char)v[vl - 1]))
-                vl--;
         }
         d->keys = xrealloc(d->keys, (d->n + 1) * sizeof(char *));
         d->vals = xrealloc(d->vals, (d->n + 1) * sizeof(char *));
@@ -239,41 +237,65 @@ void config_free(hdp_config *cfg)
         }
 }
 
+/* Is dsn[i] the start of a key named `password` or `sslpassword` followed by '=' (spaces
+ * allowed around it, as libpq allows)? Returns the offset just past '=', or 0. */
+static size_t password_key_at(const char *dsn, size_t i)
+{
+    if (i > 0 && !isspace((unsigned char)dsn[i - 1]) && dsn[i - 1] != '?' && dsn[i - 1] != '&')
+        return 0;
+    size_t j = i;
+    if (strncmp(dsn + j, "ssl", 3) == 0)
+        j += 3;
+    if (strncmp(dsn + j, "password", 8) != 0)
+        return 0;
+    j += 8;
+    while (dsn[j] == ' ' || dsn[j] == '\t')
+        j++;
+    return dsn[j] == '=' ? j + 1 : 0;
+}
+
+/* Masks the user:password@ of a URI and the value of every password/sslpassword key, in
+ * key=value form (quoted values included) and in URI query parameters. */
 void config_redact_dsn(const char *dsn, char *out, size_t outlen)
 {
     hdp_buf b = HDP_BUF_INIT;
-    const char *p = dsn;
-    /* key=value form: mask the value of password=... */
-    const char *pw = strstr(p, "password=");
-    /* URI form: postgresql://user:secret@host */
-    const char *scheme = strstr(p, "://");
-    if (pw) {
-        buf_append(&b, p, (size_t)(pw - p) + 9);
-        buf_puts(&b, "***");
-        const char *rest = pw + 9;
-        if (*rest == '\'') {
-            rest++;
-            while (*rest && *rest != '\'')
-                rest += (*rest == '\\' && rest[1]) ? 2 : 1;
-            if (*rest)
-                rest++;
-        } else {
-            while (*rest && !isspace((unsigned char)*rest))
-                rest++;
-        }
-        buf_puts(&b, rest);
-    } else if (scheme && strchr(scheme, '@')) {
-        const char *at = strchr(scheme, '@');
-        const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    size_t i = 0;
+    const char *scheme = strstr(dsn, "://");
+    if (scheme) {
+        const char *auth = scheme + 3;
+        size_t alen = strcspn(auth, "/?#");
+        const char *at = NULL;
+        for (size_t k = 0; k < alen; k++)
+            if (auth[k] == '@')
+                at = auth + k;
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
         if (colon) {
-            buf_append(&b, p, (size_t)(colon - p) + 1);
+            buf_append(&b, dsn, (size_t)(colon - dsn) + 1);
             buf_puts(&b, "***");
-            buf_puts(&b, at);
-        } else {
-            buf_puts(&b, p);
+            i = (size_t)(at - dsn);
         }
-    } else {
-        buf_puts(&b, p);
+    }
+    while (dsn[i]) {
+        size_t v = password_key_at(dsn, i);
+        if (v == 0) {
+            buf_putc(&b, dsn[i++]);
+            continue;
+        }
+        buf_append(&b, dsn + i, v - i);
+        i = v;
+        while (dsn[i] == ' ' || dsn[i] == '\t')
+            buf_putc(&b, dsn[i++]);
+        buf_puts(&b, "***");
+        if (dsn[i] == '\'') {
+            i++;
+            while (dsn[i] && dsn[i] != '\'')
+                i += (dsn[i] == '\\' && dsn[i + 1]) ? 2 : 1;
+            if (dsn[i])
+                i++;
+        } else {
+            while (dsn[i] && !isspace((unsigned char)dsn[i]) && dsn[i] != '&')
+                i++;
+        }
     }
     snprintf(out, outlen, "%s", b.data ? b.data : "");
     buf_free(&b);

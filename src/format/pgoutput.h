@@ -78,6 +78,12 @@ typedef struct pgo_msg {
     char old_kind;
     pgo_tuple old_tuple;
     pgo_tuple new_tuple;
+    /* O: commit_lsn = the commit LSN on the origin server, name = origin name.
+     * Y: type_oid, nspname and name of a non-builtin type used by a following Relation.
+     * The strings point into the caller's buffer (NUL-terminated there). */
+    uint32_t type_oid;
+    const char *nspname;
+    const char *name;
     /* T: relation ids and options (1 cascade, 2 restart identity). */
     uint32_t ntruncated;
     const uint8_t *truncated_relids; /* ntruncated big-endian uint32 */

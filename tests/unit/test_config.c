@@ -1,0 +1,285 @@
+/* test_config.c — config_load from the environment and a .env file, validation messages
+ * that name the variable, DSN redaction, and the address parsers. Runs in a private temporary
+ * folder with every hdp variable unset, so the caller's environment and ./.env do not leak. */
+#include "unit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/url.h"
+
+static const char *const names[] = {
+    "HDP_SOURCE_DSN",      "HDP_DWH_DSN",     "HDP_REDIS_URL",    "HDP_CLICKHOUSE_URL",
+    "HDP_LAKE_URL",        "HDP_S3_ENDPOINT", "HDP_S3_REGION",    "HDP_S3_ACCESS_KEY",
+    "HDP_S3_SECRET_KEY",   "HDP_HTTP_ADDR",   "HDP_API_TOKEN",    "HDP_BATCH_INTERVAL",
+    "HDP_SEGMENT_SECONDS", "TELEGRAM_TOKEN",  "TELEGRAM_CHAT_ID", "HDP_TELEGRAM_API",
+    "HDP_LOG_LEVEL",       "HDP_VAR_DIR",     "HDP_HTTP_THREADS", "HDP_SPEED_BATCH_MS",
+    "HDP_SERVE_CACHE_MS",  "HDP_ENV_FILE"};
+
+static char tmpdir[] = "/tmp/hdp-test-config-XXXXXX";
+
+static int clean_env(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        unsetenv(names[i]);
+    unlink(".env");
+    unlink("custom.env");
+    return 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Loads with the current environment; expects failure naming `var` and containing `needle`. */
+static void expect_load_error(const char *var, const char *needle)
+{
+    hdp_config c;
+    hdp_err e = {{0}};
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    if (strstr(e.msg, var) == NULL || strstr(e.msg, needle) == NULL)
+        fail_msg("error '%s' should name %s and say '%s'", e.msg, var, needle);
+}
+
+static void expect_bad(const char *var, const char *value, const char *needle)
+{
+    setenv(var, value, 1);
+    expect_load_error(var, needle);
+    unsetenv(var);
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    hdp_config c;
+    hdp_err e = {{0}};
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.source_dsn, "host=127.0.0.1 port=55432 dbname=shop user=hdp");
+    assert_string_equal(c.dwh_dsn, "host=127.0.0.1 port=55432 dbname=dwh user=hdp");
+    assert_string_equal(c.lake_url, "file://./var/lake");
+    assert_string_equal(c.api_token, "");
+    assert_int_equal(c.batch_interval, 300);
+    assert_int_equal(c.segment_seconds, 60);
+    assert_int_equal(c.http_threads, 2);
+    assert_string_equal(c.redis.host, "127.0.0.1");
+    assert_int_equal(c.redis.port, 56379);
+    assert_int_equal(c.redis.db, 0);
+    assert_string_equal(c.http_host, "127.0.0.1");
+    assert_int_equal(c.http_port, 8080);
+    config_free(&c);
+    config_free(&c); /* fields are NULL after a free: a second free is harmless */
+}
+
+static void test_environment(void **state)
+{
+    (void)state;
+    setenv("HDP_SEGMENT_SECONDS", "5", 1);
+    setenv("HDP_LAKE_URL", "s3://bucket/raw", 1);
+    setenv("HDP_HTTP_ADDR", "0.0.0.0:9090", 1);
+    setenv("HDP_REDIS_URL", "redis://:pw@cache:6380/3", 1);
+    hdp_config c;
+    hdp_err e = {{0}};
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_int_equal(c.segment_seconds, 5);
+    assert_string_equal(c.lake_url, "s3://bucket/raw");
+    assert_string_equal(c.http_host, "0.0.0.0");
+    assert_int_equal(c.http_port, 9090);
+    assert_string_equal(c.redis.host, "cache");
+    assert_int_equal(c.redis.port, 6380);
+    assert_int_equal(c.redis.db, 3);
+    assert_string_equal(c.redis.password, "pw");
+    config_free(&c);
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    expect_bad("HDP_BATCH_INTERVAL", "abc", "not an integer");
+    expect_bad("HDP_BATCH_INTERVAL", "", "not an integer");
+    expect_bad("HDP_BATCH_INTERVAL", "12x", "not an integer");
+    expect_bad("HDP_BATCH_INTERVAL", "99999999999999999999", "not an integer");
+    expect_bad("HDP_SEGMENT_SECONDS", "0", "out of range 1..3600");
+    expect_bad("HDP_SEGMENT_SECONDS", "3601", "out of range");
+    expect_bad("HDP_HTTP_THREADS", "-1", "out of range");
+    expect_bad("HDP_REDIS_URL", "http://127.0.0.1:6379", "not a redis://");
+    expect_bad("HDP_REDIS_URL", "redis://host:notaport", "not a redis://");
+    expect_bad("HDP_REDIS_URL", "redis://host/x", "not a redis://");
+    expect_bad("HDP_LAKE_URL", "/var/lake", "must start with file:// or s3://");
+    expect_bad("HDP_LAKE_URL", "s3://", "names no bucket");
+    expect_bad("HDP_LAKE_URL", "s3:///prefix", "names no bucket");
+    expect_bad("HDP_LAKE_URL", "file://", "names no folder");
+    expect_bad("HDP_HTTP_ADDR", "8080", "not host:port");
+    expect_bad("HDP_HTTP_ADDR", ":8080", "not host:port");
+    expect_bad("HDP_HTTP_ADDR", "localhost:0", "not host:port");
+    expect_bad("HDP_HTTP_ADDR", "localhost:65536", "not host:port");
+    expect_bad("HDP_CLICKHOUSE_URL", "ftp://x", "not an http://");
+    expect_bad("HDP_LOG_LEVEL", "loud", "not one of");
+    expect_bad("HDP_SOURCE_DSN", "", "must not be empty");
+}
+
+static void test_env_file(void **state)
+{
+    (void)state;
+    write_file("custom.env", "# a comment\n"
+                             "\n"
+                             "   # an indented comment\n"
+                             "export HDP_BATCH_INTERVAL=42\n"
+                             "HDP_S3_REGION = \"eu-west-1\"\n"
+                             "HDP_API_TOKEN='tok en'\n"
+                             "HDP_VAR_DIR=/srv/hdp   \n"
+                             "TELEGRAM_CHAT_ID=\"-100123\"  \n"
+                             "HDP_SEGMENT_SECONDS=10\r\n"
+                             "HDP_HTTP_THREADS=3\n"
+                             "HDP_HTTP_THREADS=4\n");
+    setenv("HDP_ENV_FILE", "custom.env", 1);
+    setenv("HDP_SEGMENT_SECONDS", "7", 1); /* the environment wins */
+    hdp_config c;
+    hdp_err e = {{0}};
+    if (config_load(&c, &e) != HDP_OK)
+        fail_msg("%s", e.msg);
+    assert_int_equal(c.batch_interval, 42);
+    assert_string_equal(c.s3_region, "eu-west-1");
+    assert_string_equal(c.api_token, "tok en");
+    assert_string_equal(c.var_dir, "/srv/hdp");
+    assert_string_equal(c.telegram_chat_id, "-100123"); /* quotes go despite trailing blanks */
+    assert_int_equal(c.segment_seconds, 7);
+    assert_int_equal(c.http_threads, 4); /* the last line wins */
+    config_free(&c);
+
+    /* A bad value in the file names the variable too. */
+    write_file("custom.env", "HDP_BATCH_INTERVAL=soon\n");
+    expect_load_error("HDP_BATCH_INTERVAL", "not an integer");
+    write_file("custom.env", "HDP_BATCH_INTERVAL\n");
+    expect_load_error("custom.env:1", "expected KEY=VALUE");
+}
+
+static void test_default_env_file(void **state)
+{
+    (void)state;
+    /* Without HDP_ENV_FILE, ./.env is read when present and skipped when absent. */
+    hdp_config c;
+    hdp_err e = {{0}};
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_int_equal(c.batch_interval, 300);
+    config_free(&c);
+    write_file(".env", "HDP_BATCH_INTERVAL=11\n");
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_int_equal(c.batch_interval, 11);
+    config_free(&c);
+}
+
+static void test_missing_env_file(void **state)
+{
+    (void)state;
+    setenv("HDP_ENV_FILE", "does-not-exist.env", 1);
+    expect_load_error("HDP_ENV_FILE", "does-not-exist.env");
+}
+
+static void expect_redacted(const char *dsn, const char *want)
+{
+    char out[256];
+    config_redact_dsn(dsn, out, sizeof(out));
+    assert_string_equal(out, want);
+}
+
+static void test_redact(void **state)
+{
+    (void)state;
+    expect_redacted("host=db password=s3cret user=hdp", "host=db password=*** user=hdp");
+    expect_redacted("host=db password='a b\\' c' user=hdp", "host=db password=*** user=hdp");
+    expect_redacted("password=x", "password=***");
+    expect_redacted("host=db password = s3cret", "host=db password = ***");
+    expect_redacted("host=db sslpassword=k password=s3cret",
+                    "host=db sslpassword=*** password=***");
+    expect_redacted("postgresql://hdp:s3cret@db:5432/shop", "postgresql://hdp:***@db:5432/shop");
+    expect_redacted("postgres://hdp:s3cret@db/shop?password=x&sslmode=require",
+                    "postgres://hdp:***@db/shop?password=***&sslmode=require");
+    expect_redacted("postgresql://hdp@db/shop", "postgresql://hdp@db/shop");
+    expect_redacted("host=db user=hdp", "host=db user=hdp");
+    expect_redacted("application_name=mypassword=x", "application_name=mypassword=x");
+    char small[8];
+    config_redact_dsn("password=s3cretvalue", small, sizeof(small));
+    assert_string_equal(small, "passwor"); /* truncated, never overflowing, never the secret */
+}
+
+static void test_redis_url(void **state)
+{
+    (void)state;
+    hdp_redis_addr a;
+    assert_int_equal(redis_url_parse("redis://localhost", &a), 0);
+    assert_string_equal(a.host, "localhost");
+    assert_int_equal(a.port, 6379);
+    assert_int_equal(a.db, 0);
+    assert_string_equal(a.password, "");
+    assert_int_equal(redis_url_parse("redis://:p%40ss@10.0.0.1:6380/5", &a), 0);
+    assert_string_equal(a.password, "p%40ss");
+    assert_string_equal(a.host, "10.0.0.1");
+    assert_int_equal(a.port, 6380);
+    assert_int_equal(a.db, 5);
+    assert_int_equal(redis_url_parse("redis://user:pw@h/", &a), 0);
+    assert_string_equal(a.password, "pw");
+    assert_int_equal(a.db, 0);
+    assert_int_equal(redis_url_parse("redis://[::1]:7000/1", &a), 0);
+    assert_string_equal(a.host, "::1");
+    assert_int_equal(a.port, 7000);
+    const char *bad[] = {"",
+                         "redis://",
+                         "rediss://h",
+                         "http://h:6379",
+                         "redis://h:0",
+                         "redis://h:70000",
+                         "redis://h:",
+                         "redis://h/abc",
+                         "redis://h/-1",
+                         "redis://:pw@/0"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (redis_url_parse(bad[i], &a) != -1)
+            fail_msg("'%s' was accepted", bad[i]);
+}
+
+static void test_hostport(void **state)
+{
+    (void)state;
+    char host[16];
+    int port = 0;
+    assert_int_equal(hostport_parse("example.org:443", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "example.org");
+    assert_int_equal(port, 443);
+    assert_int_equal(hostport_parse("[fe80::1]:80", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "fe80::1");
+    assert_int_equal(hostport_parse("a-very-long-host-name:80", host, sizeof(host), &port), -1);
+    assert_int_equal(hostport_parse("[::1]80", host, sizeof(host), &port), -1);
+    assert_int_equal(hostport_parse("h:80x", host, sizeof(host), &port), -1);
+}
+
+int main(void)
+{
+    if (mkdtemp(tmpdir) == NULL || chdir(tmpdir) != 0) {
+        perror("test_config: temporary folder");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults, clean_env),
+        cmocka_unit_test_setup(test_environment, clean_env),
+        cmocka_unit_test_setup(test_bad_values, clean_env),
+        cmocka_unit_test_setup(test_env_file, clean_env),
+        cmocka_unit_test_setup(test_default_env_file, clean_env),
+        cmocka_unit_test_setup(test_missing_env_file, clean_env),
+        cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_redis_url),
+        cmocka_unit_test(test_hostport),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    clean_env(NULL);
+    if (chdir("/") == 0)
+        rmdir(tmpdir);
+    return rc;
+}
