@@ -1,6 +1,142 @@
+/* hdp init — idempotent creation of everything the platform needs: databases, the source
+ * schema, the publication, one logical replication slot per consumer. Running it twice
+ * changes nothing. */
+#include <stdio.h>
+#include <string.h>
+
 #include "cmd/cmd.h"
+#include "core/embedded.h"
+#include "io/pg.h"
+#include "speed/speed_consumer.h"
+
+static const char *const consumer_slots[] = {SPEED_SLOT, NULL};
+
+/* The database a DSN names, or `def` when it names none. */
+static void dsn_dbname(const char *dsn, const char *def, char *out, size_t outlen)
+{
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &err);
+    snprintf(out, outlen, "%s", def);
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (strcmp(o->keyword, "dbname") == 0 && o->val && o->val[0])
+            snprintf(out, outlen, "%s", o->val);
+    PQconninfoFree(opts);
+    PQfreemem(err);
+}
+
+static int ensure_database(const char *dsn, const char *name, hdp_err *e)
+{
+    PGconn *c = pg_connect(dsn, "postgres", NULL, e);
+    if (c == NULL)
+        return HDP_ERR;
+    const char *p[1] = {name};
+    PGresult *r = pg_query(c, "SELECT 1 FROM pg_database WHERE datname = $1", 1, p, e);
+    int rc = r ? HDP_OK : HDP_ERR;
+    if (r && PQntuples(r) == 0) {
+        char *ident = PQescapeIdentifier(c, name, strlen(name));
+        char sql[512];
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0",
+                 ident);
+        PQfreemem(ident);
+        rc = pg_exec(c, sql, e);
+        if (rc == HDP_OK)
+            printf("init: created database %s\n", name);
+    } else if (r) {
+        printf("init: database %s exists\n", name);
+    }
+    PQclear(r);
+    PQfinish(c);
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
+
+static int apply_sql(PGconn *c, const char *file, hdp_err *e)
+{
+    const char *sql = embedded_get(file, NULL);
+    if (sql == NULL)
+        return hdp_fail(e, "%s is not embedded in this build", file);
+    if (pg_exec_script(c, sql, e) != HDP_OK) {
+        hdp_err_prefix(e, "%s: ", file);
+        return HDP_ERR;
+    }
+    printf("init: applied %s\n", file);
+    return HDP_OK;
+}
+
+static int ensure_slot(PGconn *c, const char *slot, int drop_first, hdp_err *e)
+{
+    const char *p[1] = {slot};
+    if (drop_first) {
+        PGresult *r = pg_query(c,
+                               "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                               "WHERE slot_name = $1",
+                               1, p, e);
+        if (r == NULL)
+            return HDP_ERR;
+        if (PQntuples(r))
+            printf("init: dropped slot %s\n", slot);
+        PQclear(r);
+    }
+    PGresult *r = pg_query(c, "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = $1",
+                           1, p, e);
+    if (r == NULL)
+        return HDP_ERR;
+    int exists = PQntuples(r) > 0;
+    int ok = !exists || (strcmp(PQgetvalue(r, 0, 0), "pgoutput") == 0 &&
+                         strcmp(PQgetvalue(r, 0, 1), PQdb(c)) == 0);
+    PQclear(r);
+    if (!ok)
+        return hdp_fail(e, "slot %s exists but is not a pgoutput slot of database %s", slot,
+                        PQdb(c));
+    if (exists) {
+        printf("init: slot %s exists\n", slot);
+        return HDP_OK;
+    }
+    r = pg_query(c, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", 1, p, e);
+    if (r == NULL)
+        return HDP_ERR;
+    PQclear(r);
+    printf("init: created slot %s\n", slot);
+    return HDP_OK;
+}
+
+static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
+{
+    PGconn *c = pg_connect(cfg->source_dsn, NULL, NULL, e);
+    if (c == NULL)
+        return HDP_ERR;
+    char level[32];
+    int rc = pg_query_value(c, "SHOW wal_level", level, sizeof(level), e);
+    if (rc == HDP_OK && strcmp(level, "logical") != 0)
+        rc = hdp_fail(e, "the source has wal_level=%s; logical replication needs "
+                         "wal_level=logical (ALTER SYSTEM SET wal_level = logical; restart)",
+                      level);
+    if (rc == HDP_OK)
+        rc = apply_sql(c, "sql/postgres/shop.sql", e);
+    if (rc == HDP_OK)
+        rc = pg_exec(c, "INSERT INTO hdp_heartbeat (id, beat_at) VALUES (1, now()) "
+                        "ON CONFLICT (id) DO NOTHING", e);
+    for (int i = 0; rc == HDP_OK && consumer_slots[i]; i++)
+        rc = ensure_slot(c, consumer_slots[i], drop_slots, e);
+    PQfinish(c);
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
 
 int cmd_init(int argc, char **argv, hdp_config *cfg)
 {
-    return cmd_not_built(argc, argv, cfg);
+    int drop_slots = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--drop-slots") == 0)
+            drop_slots = 1;
+        else
+            return cmd_error(EXIT_USAGE, argv[0], "unknown option '%s'", argv[i]);
+    }
+    hdp_err e;
+    char shop[128], dwh[128];
+    dsn_dbname(cfg->source_dsn, "shop", shop, sizeof(shop));
+    dsn_dbname(cfg->dwh_dsn, "dwh", dwh, sizeof(dwh));
+    if (ensure_database(cfg->source_dsn, shop, &e) != HDP_OK ||
+        ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK || init_source(cfg, drop_slots, &e))
+        return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
+    printf("init: ok\n");
+    return EXIT_OK;
 }
