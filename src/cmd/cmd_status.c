@@ -1,6 +1,173 @@
+/* hdp status — per consumer its slot's confirmed LSN, the source's current LSN and the lag
+ * in bytes; the health of each service. Exit 0 when every service answers, 1 otherwise. */
+#include <hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cmd/cmd.h"
+#include "core/buf.h"
+#include "core/speed_model.h"
+#include "io/pg.h"
+#include "speed/speed_consumer.h"
+
+typedef struct consumer_info {
+    const char *name;
+    const char *slot;
+} consumer_info;
+
+static const consumer_info consumers[] = {{"speed", SPEED_SLOT}, {NULL, NULL}};
+
+typedef struct svc {
+    const char *name;
+    int ok;
+    char detail[512];
+} svc;
+
+static void check_pg(const char *dsn, svc *s, PGconn **keep)
+{
+    hdp_err e;
+    PGconn *c = pg_connect(dsn, NULL, NULL, &e);
+    s->ok = c != NULL;
+    if (c == NULL) {
+        snprintf(s->detail, sizeof(s->detail), "%s", e.msg);
+        return;
+    }
+    snprintf(s->detail, sizeof(s->detail), "PostgreSQL %d at %s:%s/%s",
+             PQserverVersion(c) / 10000, PQhost(c), PQport(c), PQdb(c));
+    if (keep)
+        *keep = c;
+    else
+        PQfinish(c);
+}
+
+static void check_redis(const hdp_config *cfg, svc *s, long long *quarantined, char *state,
+                        size_t statelen)
+{
+    struct timeval tv = {2, 0};
+    redisContext *r = redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
+    s->ok = 0;
+    if (r == NULL || r->err) {
+        snprintf(s->detail, sizeof(s->detail), "cannot connect to Redis at %s:%d: %s",
+                 cfg->redis.host, cfg->redis.port, r ? r->errstr : "out of memory");
+        redisFree(r);
+        return;
+    }
+    redisSetTimeout(r, tv);
+    if (cfg->redis.password[0])
+        freeReplyObject(redisCommand(r, "AUTH %s", cfg->redis.password));
+    if (cfg->redis.db)
+        freeReplyObject(redisCommand(r, "SELECT %d", cfg->redis.db));
+    redisReply *rep = redisCommand(r, "PING");
+    s->ok = rep && rep->type == REDIS_REPLY_STATUS;
+    snprintf(s->detail, sizeof(s->detail), "Redis at %s:%d%s", cfg->redis.host, cfg->redis.port,
+             s->ok ? "" : ": no answer to PING");
+    freeReplyObject(rep);
+    rep = redisCommand(r, "GET %s", SPEED_QUARN_KEY);
+    if (rep && rep->type == REDIS_REPLY_STRING)
+        *quarantined = atoll(rep->str);
+    freeReplyObject(rep);
+    rep = redisCommand(r, "HMGET %s lsn segment closed", SPEED_STATE_KEY);
+    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+        const char *v[3];
+        for (int i = 0; i < 3; i++)
+            v[i] = rep->element[i]->type == REDIS_REPLY_STRING ? rep->element[i]->str : "null";
+        char lsn[32] = "null", txt[24];
+        if (strcmp(v[0], "null") != 0) {
+            pg_lsn_format(strtoull(v[0], NULL, 10), txt);
+            snprintf(lsn, sizeof(lsn), "\"%s\"", txt);
+        }
+        snprintf(state, statelen, "{\"applied_lsn\": %s, \"segment\": %s, \"closed_through\": %s}",
+                 lsn, v[1], v[2]);
+    }
+    freeReplyObject(rep);
+    redisFree(r);
+}
 
 int cmd_status(int argc, char **argv, hdp_config *cfg)
 {
-    return cmd_not_built(argc, argv, cfg);
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else
+            return cmd_error(EXIT_USAGE, argv[0], "unknown option '%s'", argv[i]);
+    }
+    svc source = {"source", 0, ""}, dwh = {"dwh", 0, ""}, redis = {"redis", 0, ""};
+    PGconn *src = NULL;
+    long long quarantined = 0;
+    char speed_state[256] = "null";
+    check_pg(cfg->source_dsn, &source, &src);
+    check_pg(cfg->dwh_dsn, &dwh, NULL);
+    check_redis(cfg, &redis, &quarantined, speed_state, sizeof(speed_state));
+
+    hdp_buf out = HDP_BUF_INIT;
+    buf_puts(&out, json ? "{\"consumers\": [" : "");
+    if (!json)
+        buf_printf(&out, "%-8s %-10s %-14s %-14s %12s %s\n", "consumer", "slot", "confirmed",
+                   "current", "lag_bytes", "active");
+    for (int i = 0; consumers[i].name; i++) {
+        char confirmed[32] = "", current[32] = "", active[8] = "false";
+        long long lag = -1;
+        if (src) {
+            const char *p[1] = {consumers[i].slot};
+            hdp_err e;
+            PGresult *r = pg_query(src,
+                                   "SELECT confirmed_flush_lsn, pg_current_wal_lsn(), "
+                                   "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
+                                   "active FROM pg_replication_slots WHERE slot_name = $1",
+                                   1, p, &e);
+            if (r && PQntuples(r) == 1) {
+                snprintf(confirmed, sizeof(confirmed), "%s", PQgetvalue(r, 0, 0));
+                snprintf(current, sizeof(current), "%s", PQgetvalue(r, 0, 1));
+                lag = atoll(PQgetvalue(r, 0, 2));
+                snprintf(active, sizeof(active), "%s",
+                         PQgetvalue(r, 0, 3)[0] == 't' ? "true" : "false");
+            }
+            PQclear(r);
+        }
+        if (json) {
+            buf_printf(&out, "%s{\"name\": \"%s\", \"slot\": \"%s\", ", i ? ", " : "",
+                       consumers[i].name, consumers[i].slot);
+            if (confirmed[0])
+                buf_printf(&out,
+                           "\"confirmed_lsn\": \"%s\", \"current_lsn\": \"%s\", \"lag_bytes\": %lld, "
+                           "\"active\": %s}",
+                           confirmed, current, lag, active);
+            else
+                buf_puts(&out, "\"confirmed_lsn\": null, \"current_lsn\": null, "
+                               "\"lag_bytes\": null, \"active\": false}");
+        } else {
+            char num[24] = "-";
+            if (lag >= 0)
+                snprintf(num, sizeof(num), "%lld", lag);
+            buf_printf(&out, "%-8s %-10s %-14s %-14s %12s %s\n", consumers[i].name,
+                       consumers[i].slot, confirmed[0] ? confirmed : "-",
+                       current[0] ? current : "-", num, active);
+        }
+    }
+    svc *svcs[] = {&source, &dwh, &redis};
+    if (json) {
+        buf_puts(&out, "], \"services\": {");
+        for (int i = 0; i < 3; i++) {
+            buf_printf(&out, "%s\"%s\": {\"ok\": %s, \"detail\": ", i ? ", " : "", svcs[i]->name,
+                       svcs[i]->ok ? "true" : "false");
+            buf_put_json_str(&out, svcs[i]->detail, strlen(svcs[i]->detail));
+            buf_putc(&out, '}');
+        }
+        buf_printf(&out, "}, \"speed\": %s, \"quarantined\": {\"speed\": %lld}}\n", speed_state,
+                   quarantined);
+    } else {
+        buf_puts(&out, "\nservice  state  detail\n");
+        for (int i = 0; i < 3; i++)
+            buf_printf(&out, "%-8s %-6s %s\n", svcs[i]->name, svcs[i]->ok ? "ok" : "DOWN",
+                       svcs[i]->detail);
+        buf_printf(&out, "\nspeed state: %s; quarantined records: %lld\n", speed_state,
+                   quarantined);
+    }
+    fputs(out.data, stdout);
+    buf_free(&out);
+    if (src)
+        PQfinish(src);
+    return source.ok && dwh.ok && redis.ok ? EXIT_OK : EXIT_RUNTIME;
 }
