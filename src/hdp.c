@@ -33,6 +33,7 @@ const hdp_command hdp_commands[] = {
     {"reconcile", cmd_reconcile,
      "Compare every answer the API serves with ground truth computed by SQL on the source.",
      "Options:\n  --url URL   API base URL (default http://HDP_HTTP_ADDR)\n"
+     "  --wait S    seconds to wait for the speed layer to catch up (default 60)\n"
      "Exits 1 on any mismatch.\n"},
     {"config", cmd_config, "Print the effective configuration (secrets masked).",
      "Options:\n  --markdown   print the README table of variables\n"},
