@@ -69,7 +69,8 @@ void speed_dims_put_order(speed_dims *d, int64_t order_id, const int64_t *pairs,
     }
     int64_t *p = d->amounts + d->amounts_len;
     p[0] = (int64_t)npairs;
-    memcpy(p + 1, pairs, 2 * npairs * sizeof(int64_t));
+    if (npairs)
+        memcpy(p + 1, pairs, 2 * npairs * sizeof(int64_t));
     i64map_put(&d->orders, order_id, (int64_t)d->amounts_len);
     d->amounts_len += need;
 }

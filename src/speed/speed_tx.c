@@ -239,7 +239,8 @@ static int cmp_item(const void *a, const void *b)
  * dims; items that cannot be attributed are quarantined. */
 static void cache_items(speed_tx *t, speed_dims *d, speed_batch *b)
 {
-    qsort(t->items, t->nitems, sizeof(speed_tx_item), cmp_item);
+    if (t->nitems > 1)
+        qsort(t->items, t->nitems, sizeof(speed_tx_item), cmp_item);
     for (size_t i = 0; i < t->nitems;) {
         int64_t oid = t->items[i].order_id, dummy;
         int placed_here = i64map_get(&t->inserted, oid, &dummy);
