@@ -13,7 +13,7 @@
 #include "orchestrate/proc.h"
 
 #define SUP_MAX      8
-#define SUP_MAX_ARGS 16
+#define SUP_MAX_ARGS 24
 
 typedef struct sup_child {
     char name[32];
