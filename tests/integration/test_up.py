@@ -17,7 +17,7 @@ import pytest
 import redis
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HDP = os.path.join(ROOT, "build", "hdp")
+HDP = os.environ.get("HDP_BIN", os.path.join(ROOT, "build", "hdp"))
 AVOID = {5432, 6379, 55432, 56379, 8080}
 
 
@@ -190,6 +190,23 @@ def test_up_runs_supervises_and_stops_everything(stack):
     err = stack.stderr()
     assert "initdb" not in err
     assert "existing PostgreSQL cluster" in err
+    assert stack.stop() == 0
+    assert refuses(stack.pg_port) and refuses(stack.redis_port)
+
+
+def test_kill_9_leaves_postgres_for_the_next_run(stack):
+    up = stack.start("--no-init")
+    poll("PostgreSQL", stack.pg_ready)
+    poll("Redis", stack.redis_ready)
+    up.kill()
+    up.wait()
+    stack.err.close()
+    # Redis was our child with a parent-death signal; PostgreSQL was daemonized by pg_ctl.
+    poll("Redis to go with its parent", lambda: refuses(stack.redis_port), limit=30)
+    assert stack.pg_ready() == "logical"
+    stack.start("--no-init")
+    poll("Redis again", stack.redis_ready)
+    assert "reusing the PostgreSQL already running" in stack.stderr()
     assert stack.stop() == 0
     assert refuses(stack.pg_port) and refuses(stack.redis_port)
 
