@@ -235,6 +235,15 @@ def test_init_failure_stops_and_exits_1(stack):
     assert refuses(stack.http_port)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands PostgreSQL to the postgres user")
+def test_var_dir_postgres_cannot_reach_is_explained(stack):
+    os.chmod(stack.root, 0o700)
+    r = stack.run("--no-init")
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach" in lines[0] and "HDP_VAR_DIR" in lines[0]
+
+
 def test_bad_option_is_usage_error(stack):
     r = stack.run("--frobnicate")
     assert r.returncode == 2
