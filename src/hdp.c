@@ -10,11 +10,16 @@
 const hdp_command hdp_commands[] = {
     {"init", cmd_init, "Create databases, schemas, publication and replication slots (idempotent).",
      "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
-    {"up", cmd_up, "Run a local stack: private PostgreSQL and Redis under HDP_VAR_DIR, then init,\n"
-                   "speed and serve (and a live order stream with --generate-rate).",
+    {"up", cmd_up,
+     "Run a local stack: private PostgreSQL and Redis under HDP_VAR_DIR, then init,\n"
+     "speed and serve (and a live order stream with --generate-rate).",
      "Options:\n  --generate-rate R   also place R orders a second\n"
      "  --no-services       do not start PostgreSQL and Redis (use the configured ones)\n"
-     "Ctrl-C stops everything it started.\n"},
+     "  --no-init           do not run `hdp init` first\n"
+     "Data and one log per process under HDP_VAR_DIR (pg/, redis/, run/, log/, lake/).\n"
+     "Children exiting unexpectedly are restarted with backoff (1 s doubling to 30 s).\n"
+     "Ctrl-C stops everything it started. After a kill -9 of `hdp up`, PostgreSQL (run by\n"
+     "pg_ctl) keeps running; the next `hdp up` reuses it.\n"},
     {"generate", cmd_generate, "Write a realistic shop workload into the source database.",
      "Options:\n  --orders N --days D   backfill N orders paid over the last D days\n"
      "  --rate R --duration S place R orders a second for S seconds (0: until stopped)\n"
