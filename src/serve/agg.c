@@ -107,9 +107,14 @@ static int parse_minute(const char *s, size_t n)
     return h < 0 || m < 0 ? -1 : h * 60 + m;
 }
 
+/* *acc += v; on overflow returns -1 and leaves *acc as it was */
 static int add_to(int64_t *acc, int64_t v)
 {
-    return decimal_add(*acc, v, acc);
+    int64_t sum;
+    if (decimal_add(*acc, v, &sum) != 0)
+        return -1;
+    *acc = sum;
+    return 0;
 }
 
 static int starts(const char *name, size_t nlen, const char *prefix, size_t plen)
