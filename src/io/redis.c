@@ -64,8 +64,7 @@ static int setup_command(hdp_redis *r, hdp_err *e, const char *what, int argc, c
 {
     redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
     if (rep == NULL)
-        return hdp_retry(e, "redis %s:%d: %s: %s", r->addr.host, r->addr.port, what,
-                         r->c->errstr);
+        return hdp_retry(e, "redis %s:%d: %s: %s", r->addr.host, r->addr.port, what, r->c->errstr);
     int bad = rep->type == REDIS_REPLY_ERROR;
     if (bad)
         hdp_fail(e, "redis %s:%d: %s: %s", r->addr.host, r->addr.port, what, rep->str);
@@ -85,8 +84,7 @@ int redis_connect(hdp_redis *r, hdp_err *e)
     r->c = redisConnectWithTimeout(r->addr.host, r->addr.port, tv);
     if (r->c == NULL) {
         r->last_fail_us = mono_us();
-        return hdp_retry(e, "redis %s:%d: cannot allocate a context", r->addr.host,
-                         r->addr.port);
+        return hdp_retry(e, "redis %s:%d: cannot allocate a context", r->addr.host, r->addr.port);
     }
     int rc = HDP_OK;
     if (r->c->err) {
@@ -178,8 +176,7 @@ int redis_append(hdp_redis *r, hdp_err *e, const char *fmt, ...)
     return HDP_OK;
 }
 
-int redis_append_argv(hdp_redis *r, hdp_err *e, int argc, const char **argv,
-                      const size_t *argvlen)
+int redis_append_argv(hdp_redis *r, hdp_err *e, int argc, const char **argv, const size_t *argvlen)
 {
     int rc = redis_connect(r, e);
     if (rc != HDP_OK)

@@ -46,8 +46,7 @@ int redis_command_argv(hdp_redis *r, redisReply **out, hdp_err *e, int argc, con
  * the caller decides. On HDP_RETRY the connection and the pending replies are gone. A caller
  * that stops early calls redis_disconnect (or redis_discard) to keep the stream in step. */
 int redis_append(hdp_redis *r, hdp_err *e, const char *fmt, ...);
-int redis_append_argv(hdp_redis *r, hdp_err *e, int argc, const char **argv,
-                      const size_t *argvlen);
+int redis_append_argv(hdp_redis *r, hdp_err *e, int argc, const char **argv, const size_t *argvlen);
 int redis_get_reply(hdp_redis *r, redisReply **out, hdp_err *e);
 /* Reads and frees every pending reply; drops the connection when that fails. */
 void redis_discard(hdp_redis *r);

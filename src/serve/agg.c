@@ -131,7 +131,7 @@ int agg_add_field(day_agg *a, const char *name, size_t nlen, const char *val, si
                         (int)(vlen > 40 ? 40 : vlen), val);
     int bad = 0, ovf = 0;
     int idx;
-#define IS(lit) (nlen == sizeof(lit) - 1 && memcmp(name, lit, nlen) == 0)
+#define IS(lit)     (nlen == sizeof(lit) - 1 && memcmp(name, lit, nlen) == 0)
 #define PREFIX(lit) starts(name, nlen, lit, sizeof(lit) - 1)
 #define SUFFIX(lit) (name + sizeof(lit) - 1), (nlen - (sizeof(lit) - 1))
     if (IS("paid")) {
@@ -161,8 +161,8 @@ int agg_add_field(day_agg *a, const char *name, size_t nlen, const char *val, si
     } else if (PREFIX("c:") || PREFIX("cn:") || PREFIX("k:") || PREFIX("kn:")) {
         int cnt = name[1] == 'n';
         size_t skip = cnt ? 3 : 2;
-        agg_named *it = agg_map_get(name[0] == 'c' ? &a->cities : &a->categories, name + skip,
-                                    nlen - skip);
+        agg_named *it =
+            agg_map_get(name[0] == 'c' ? &a->cities : &a->categories, name + skip, nlen - skip);
         ovf = add_to(cnt ? &it->orders : &it->cents, v);
     }
 #undef IS

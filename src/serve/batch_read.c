@@ -1,7 +1,6 @@
 #include "serve/sources.h"
 
-int batch_read_day(void *ctx, const char *date, int has_w, long long w, day_agg *out,
-                   hdp_err *e)
+int batch_read_day(void *ctx, const char *date, int has_w, long long w, day_agg *out, hdp_err *e)
 {
     (void)ctx;
     (void)date;

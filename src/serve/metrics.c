@@ -41,8 +41,8 @@ void metrics_render(const serve_metrics *m, hdp_buf *b, long long quarantined, i
                 continue;
             const char *ep = serve_endpoint_name((serve_endpoint)i);
             if (j == OTHER_CODE)
-                buf_printf(b, "hdp_http_requests_total{endpoint=\"%s\",code=\"other\"} %llu\n",
-                           ep, n);
+                buf_printf(b, "hdp_http_requests_total{endpoint=\"%s\",code=\"other\"} %llu\n", ep,
+                           n);
             else
                 buf_printf(b, "hdp_http_requests_total{endpoint=\"%s\",code=\"%d\"} %llu\n", ep,
                            codes[j], n);

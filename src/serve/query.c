@@ -64,14 +64,16 @@ int serve_query_parse(serve_endpoint ep, const serve_arg *args, size_t nargs, in
         const char *k = args[i].key;
         const char *v = args[i].val ? args[i].val : "";
         if (strcmp(k, "date") == 0) {
-            if (seen_date++)
+            if (seen_date)
                 return hdp_fail(e, "parameter 'date' given more than once");
+            seen_date = 1;
             if (date_parse(v, &q->day) != 0)
                 return hdp_fail(e, "invalid date '%s': expected a real date as YYYY-MM-DD",
                                 clip(v, c1));
         } else if (strcmp(k, "interval") == 0 && ep == EP_TIMESERIES) {
-            if (seen_interval++)
+            if (seen_interval)
                 return hdp_fail(e, "parameter 'interval' given more than once");
+            seen_interval = 1;
             if (strcmp(v, "hour") == 0)
                 q->interval = IV_HOUR;
             else if (strcmp(v, "minute") == 0)

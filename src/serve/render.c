@@ -73,8 +73,9 @@ static int render_revenue(hdp_buf *b, const serve_query *q, const serve_answer *
     render_money(b, a->total->paid);
     buf_puts(b, ",\"refunded\":");
     render_money(b, a->total->refunded);
-    buf_printf(b, ",\"orders\":%lld,\"refunds\":%lld,\"total_revenue\":",
-               (long long)a->total->orders, (long long)a->total->refunds);
+    buf_printf(b,
+               ",\"orders\":%lld,\"refunds\":%lld,\"total_revenue\":", (long long)a->total->orders,
+               (long long)a->total->refunds);
     render_money_number(b, total);
     buf_puts(b, ",\"speed\":{\"revenue\":");
     render_money(b, speed);
@@ -133,8 +134,8 @@ static void render_timeseries(hdp_buf *b, const serve_query *q, const day_agg *t
         if (!seen[i])
             continue;
         int hh = minute ? i / 60 : i, mm = minute ? i % 60 : 0;
-        buf_printf(b, "%s{\"ts\":\"%sT%02d:%02d:00Z\",\"revenue\":", first ? "" : ",", q->date,
-                   hh, mm);
+        buf_printf(b, "%s{\"ts\":\"%sT%02d:%02d:00Z\",\"revenue\":", first ? "" : ",", q->date, hh,
+                   mm);
         render_money(b, cents[i]);
         buf_printf(b, ",\"orders\":%lld}", (long long)orders[i]);
         first = 0;

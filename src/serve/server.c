@@ -35,17 +35,35 @@ struct hdp_server {
     serve_metrics metrics;
     char *token;
     size_t token_len;
+    _Atomic int64_t last_fail_log_us;
 };
 
 /* ---------------------------------------------------------------- answers from Redis */
 
-/* Reads W once, then batch(<= W) and speed(> W) of q's day, and renders the answer. */
+typedef struct fill_ctx {
+    hdp_server *s;
+    const serve_query *q;
+} fill_ctx;
+
+/* Logs a failed read at most once a second: a dead Redis must not flood the log. */
+static void log_read_failure(hdp_server *s, const serve_query *q, const char *msg)
+{
+    int64_t now = mono_us();
+    int64_t last = atomic_load(&s->last_fail_log_us);
+    if (now - last < USEC_PER_SEC && last != 0)
+        return;
+    if (atomic_compare_exchange_strong(&s->last_fail_log_us, &last, now))
+        log_warn("%s %s: %s", serve_endpoint_name(q->ep), q->date, msg);
+}
+
+/* The cache's fill: reads W once, then batch(<= W) and speed(> W) of the query's day, and
+ * renders the answer; Redis unreachable is a 503, anything else a 500. */
 static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
 {
     (void)key;
-    void **pair = ctx;
-    hdp_server *s = pair[0];
-    const serve_query *q = pair[1];
+    const fill_ctx *fc = ctx;
+    hdp_server *s = fc->s;
+    const serve_query *q = fc->q;
     hdp_err e;
     day_agg speed, batch, total;
     agg_init(&speed);
@@ -73,7 +91,7 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
         *status = MHD_HTTP_OK;
     } else {
         atomic_fetch_add(&s->metrics.redis_errors, 1);
-        log_warn("%s %s: %s", serve_endpoint_name(q->ep), q->date, e.msg);
+        log_read_failure(s, q, e.msg);
         buf_reset(body);
         if (rc == HDP_RETRY) {
             *status = MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -148,8 +166,7 @@ static enum MHD_Result do_health(hdp_server *s, struct MHD_Connection *conn)
     }
     static const char ok[] = "{\"status\":\"ok\",\"redis\":\"ok\"}";
     metrics_request(&s->metrics, EP_HEALTH, MHD_HTTP_OK);
-    return send_body(conn, MHD_HTTP_OK, JSON, (void *)ok, sizeof(ok) - 1,
-                     MHD_RESPMEM_PERSISTENT);
+    return send_body(conn, MHD_HTTP_OK, JSON, (void *)ok, sizeof(ok) - 1, MHD_RESPMEM_PERSISTENT);
 }
 
 static enum MHD_Result do_metrics(hdp_server *s, struct MHD_Connection *conn)
@@ -177,9 +194,8 @@ static enum MHD_Result do_static(hdp_server *s, struct MHD_Connection *conn, ser
                       : ep == EP_DOCS  ? serve_docs_html
                                        : serve_index_html;
     metrics_request(&s->metrics, ep, MHD_HTTP_OK);
-    return send_body(conn, MHD_HTTP_OK,
-                     ep == EP_OPENAPI ? JSON : "text/html; charset=utf-8", (void *)doc,
-                     strlen(doc), MHD_RESPMEM_PERSISTENT);
+    return send_body(conn, MHD_HTTP_OK, ep == EP_OPENAPI ? JSON : "text/html; charset=utf-8",
+                     (void *)doc, strlen(doc), MHD_RESPMEM_PERSISTENT);
 }
 
 typedef struct arg_list {
@@ -218,9 +234,8 @@ static int token_ok(const hdp_server *s, const char *auth)
 
 static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_endpoint ep)
 {
-    if (s->token != NULL &&
-        !token_ok(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_AUTHORIZATION)))
+    if (s->token != NULL && !token_ok(s, MHD_lookup_connection_value(
+                                             conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
         return send_error(s, conn, ep, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                           "missing or wrong 'Authorization: Bearer <token>'");
     arg_list args = {.n = 0};
@@ -236,11 +251,11 @@ static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_
 
     char key[64];
     serve_query_key(&q, key, sizeof(key));
-    void *ctx[2] = {s, &q};
+    fill_ctx fc = {s, &q};
     char *body;
     size_t len;
     int status, hit;
-    cache_get(s->cache, key, fill_answer, ctx, &body, &len, &status, &hit);
+    cache_get(s->cache, key, fill_answer, &fc, &body, &len, &status, &hit);
     atomic_fetch_add_explicit(hit ? &s->metrics.cache_hits : &s->metrics.cache_misses, 1,
                               memory_order_relaxed);
     metrics_request(&s->metrics, ep, status);
@@ -250,9 +265,8 @@ static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_
 /* MHD's access handler: runs on a worker thread, once per request here (every endpoint
  * answers at the first call; a request body, if any, is never read). */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     (void)upload_data;
@@ -339,10 +353,10 @@ int server_start(hdp_server **out, const serve_opts *o, hdp_err *e)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
     flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
     unsigned threads = o->threads > 1 ? (unsigned)o->threads : 1;
-    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET,
-                                 fd, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+    s->daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
+                         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
     if (s->daemon == NULL) {
         close(fd);
         server_stop(s);

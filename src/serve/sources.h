@@ -21,7 +21,6 @@ int speed_read_day(hdp_redis *r, const char *date, int has_w, long long w, day_a
 /* The batch views' part of a day: segments <= w. There is no batch layer yet, so this adds
  * nothing. TODO(batch): read ClickHouse's batch views (facts up to watermark W) here; the
  * signature stays, with a ClickHouse client in place of the unused context. */
-int batch_read_day(void *ctx, const char *date, int has_w, long long w, day_agg *out,
-                   hdp_err *e);
+int batch_read_day(void *ctx, const char *date, int has_w, long long w, day_agg *out, hdp_err *e);
 
 #endif

@@ -43,8 +43,7 @@ static int add_hash(day_agg *out, const redisReply *rep, const char *key, hdp_er
     return HDP_OK;
 }
 
-int speed_read_day(hdp_redis *r, const char *date, int has_w, long long w, day_agg *out,
-                   hdp_err *e)
+int speed_read_day(hdp_redis *r, const char *date, int has_w, long long w, day_agg *out, hdp_err *e)
 {
     char key[96], min[32];
     snprintf(key, sizeof(key), SPEED_DAYS_FMT, date);

@@ -21,7 +21,7 @@ static void test_fields(void **state)
     assert_int_equal(add(&a, "h:23", "5", &e), HDP_OK);
     assert_int_equal(add(&a, "mn:00:00", "2", &e), HDP_OK);
     assert_int_equal(add(&a, "m:23:59", "7", &e), HDP_OK);
-    assert_int_equal(add(&a, "c:", "1", &e), HDP_OK); /* empty city is a city */
+    assert_int_equal(add(&a, "c:", "1", &e), HDP_OK);       /* empty city is a city */
     assert_int_equal(add(&a, "unknown", "x", &e), HDP_ERR); /* value still validated */
     assert_int_equal(add(&a, "zzz", "1", &e), HDP_OK);
     assert_int_equal(a.paid, 70);

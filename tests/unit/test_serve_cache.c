@@ -1,7 +1,10 @@
 /* The answer cache: hits within the window, fills when disabled, many keys. */
 #include "unit.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 
 #include "serve/cache.h"
@@ -59,11 +62,53 @@ static void test_disabled(void **state)
     cache_free(c);
 }
 
+static atomic_int slow_calls;
+
+static void slow_fill(void *ctx, const char *key, hdp_buf *body, int *status)
+{
+    (void)ctx;
+    int n = atomic_fetch_add(&slow_calls, 1) + 1;
+    struct timespec ts = {0, 20 * 1000 * 1000}; /* widen the race window; not asserted on */
+    nanosleep(&ts, NULL);
+    buf_printf(body, "%s#%d", key, n);
+    *status = 503;
+}
+
+static void *worker(void *arg)
+{
+    serve_cache *c = arg;
+    char *body;
+    size_t len;
+    int status, hit;
+    cache_get(c, "same", slow_fill, NULL, &body, &len, &status, &hit);
+    int ok = strcmp(body, "same#1") == 0 && status == 503;
+    free(body);
+    return ok ? arg : NULL;
+}
+
+/* Concurrent misses on one key run the fill once; everyone gets its answer (errors too). */
+static void test_single_flight(void **state)
+{
+    (void)state;
+    serve_cache *c = cache_new(3600 * 1000L, 0);
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker, c), 0);
+    for (int i = 0; i < 8; i++) {
+        void *ret;
+        pthread_join(t[i], &ret);
+        assert_ptr_equal(ret, c);
+    }
+    assert_int_equal(atomic_load(&slow_calls), 1);
+    cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_within_window),
         cmocka_unit_test(test_disabled),
+        cmocka_unit_test(test_single_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

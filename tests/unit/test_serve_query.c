@@ -106,8 +106,8 @@ static void test_repeated(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route),   cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_valid),   cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_route),    cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_valid),    cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_repeated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -152,8 +152,8 @@ static void test_error_body(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_money),  cmocka_unit_test(test_avg_rounding),
-        cmocka_unit_test(test_sort),   cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_money),      cmocka_unit_test(test_avg_rounding),
+        cmocka_unit_test(test_sort),       cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_error_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
