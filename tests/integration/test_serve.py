@@ -320,3 +320,27 @@ def test_redis_down_then_back(tmp_path):
     finally:
         assert stop_process(sproc) == 0
         stop_redis(rproc)
+
+
+def test_redis_password_and_db(tmp_path):
+    rproc, rport = start_redis(tmp_path)
+    try:
+        seed(redis.Redis(port=rport, db=3))
+        redis.Redis(port=rport).config_set("requirepass", "s3cret")
+        sproc, url = start_serve(tmp_path, rport,
+                                 HDP_REDIS_URL=f"redis://:s3cret@127.0.0.1:{rport}/3")
+        try:
+            res = get(url, f"/api/v1/revenue?date={D}")
+            assert res.status_code == 200, res.text
+            assert res.json()["revenue"] == "118.33"
+        finally:
+            assert stop_process(sproc) == 0
+        sproc, url = start_serve(tmp_path, rport,
+                                 HDP_REDIS_URL=f"redis://:wrong@127.0.0.1:{rport}/3")
+        try:
+            assert get(url, f"/api/v1/revenue?date={D}").status_code == 503
+            assert get(url, "/health").status_code == 503
+        finally:
+            assert stop_process(sproc) == 0
+    finally:
+        stop_redis(rproc)
