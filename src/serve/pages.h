@@ -1,0 +1,10 @@
+/* pages.h — the static documents `hdp serve` hands out: the OpenAPI 3 description of the
+ * API, the /docs page that shows it (no CDN), and the placeholder home page. */
+#ifndef HDP_SERVE_PAGES_H
+#define HDP_SERVE_PAGES_H
+
+extern const char serve_openapi_json[];
+extern const char serve_docs_html[];
+extern const char serve_index_html[];
+
+#endif

@@ -1,0 +1,58 @@
+/* query.h — routing and query-string validation of the HTTP API (pure, no I/O).
+ *
+ * A request is reduced to a serve_query: which endpoint, which day, which interval. Its
+ * normalised key ("revenue|2026-11-23|hour") names the cached answer. */
+#ifndef HDP_SERVE_QUERY_H
+#define HDP_SERVE_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef enum serve_endpoint {
+    EP_HEALTH,
+    EP_REVENUE,
+    EP_BY_CITY,
+    EP_BY_CATEGORY,
+    EP_TIMESERIES,
+    EP_AVG_CHECK,
+    EP_METRICS,
+    EP_OPENAPI,
+    EP_DOCS,
+    EP_INDEX,
+    EP_UNKNOWN,
+    EP_COUNT
+} serve_endpoint;
+
+typedef enum serve_interval { IV_HOUR, IV_MINUTE } serve_interval;
+
+typedef struct serve_arg {
+    const char *key;
+    const char *val; /* NULL for "?flag" without '=' */
+} serve_arg;
+
+typedef struct serve_query {
+    serve_endpoint ep;
+    int64_t day; /* days since 1970-01-01 */
+    char date[11];
+    serve_interval interval;
+} serve_query;
+
+/* Maps an exact path to its endpoint (EP_UNKNOWN when none). */
+serve_endpoint serve_route(const char *path);
+/* Stable label for logs and metrics ("revenue", "by_city", ...). */
+const char *serve_endpoint_name(serve_endpoint ep);
+/* True for the /api/ endpoints: they need the token and take date/interval. */
+int serve_endpoint_is_api(serve_endpoint ep);
+
+/* Validates args for an /api/ endpoint: `date` (YYYY-MM-DD, a real date; default today, a
+ * day number), and for the timeseries `interval` (hour|minute, default hour). Unknown,
+ * repeated or empty parameters are HDP_ERR with a message fit for a 400 answer. */
+int serve_query_parse(serve_endpoint ep, const serve_arg *args, size_t nargs, int64_t today,
+                      serve_query *q, hdp_err *e);
+
+/* Writes the cache key of q into out (64 bytes are enough). */
+void serve_query_key(const serve_query *q, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,63 @@
+"""Small reusable helpers that start private services for integration tests.
+
+Every service runs on a free port under the test's tmpdir and is stopped by the test;
+nothing here touches the default ports (6379, 5432)."""
+import os
+import socket
+import subprocess
+import time
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    """Waits until 127.0.0.1:port accepts connections; raises when it does not in time
+    or when proc (if given) has exited."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"port {port} did not open within {timeout}s")
+
+
+def start_redis(tmpdir, port=None):
+    """Starts a private, non-persistent redis-server; returns (proc, port).
+    Pass port to restart one on the port a previous instance used."""
+    port = port or free_port()
+    d = os.path.join(str(tmpdir), f"redis-{port}")
+    os.makedirs(d, exist_ok=True)
+    log = open(os.path.join(d, "redis.log"), "ab")
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--daemonize", "no", "--dir", d],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    wait_port(port, proc=proc)
+    return proc, port
+
+
+def stop_redis(proc):
+    """Stops a redis-server started by start_redis and waits for it to exit."""
+    stop_process(proc)
+
+
+def stop_process(proc, timeout=10.0):
+    """SIGTERM, then SIGKILL after timeout; returns the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode

@@ -1,0 +1,114 @@
+/* Routing and query validation of the HTTP API. */
+#include "unit.h"
+
+#include "core/timeutil.h"
+#include "serve/query.h"
+
+static int64_t day_of(const char *s)
+{
+    int64_t d = 0;
+    assert_int_equal(date_parse(s, &d), 0);
+    return d;
+}
+
+static void test_route(void **state)
+{
+    (void)state;
+    assert_int_equal(serve_route("/api/v1/revenue"), EP_REVENUE);
+    assert_int_equal(serve_route("/api/v1/revenue/by-city"), EP_BY_CITY);
+    assert_int_equal(serve_route("/api/v1/revenue/by-category"), EP_BY_CATEGORY);
+    assert_int_equal(serve_route("/api/v1/revenue/timeseries"), EP_TIMESERIES);
+    assert_int_equal(serve_route("/api/v1/cities/average-check"), EP_AVG_CHECK);
+    assert_int_equal(serve_route("/health"), EP_HEALTH);
+    assert_int_equal(serve_route("/"), EP_INDEX);
+    assert_int_equal(serve_route("/api/v1/revenue/"), EP_UNKNOWN);
+    assert_int_equal(serve_route("/API/v1/revenue"), EP_UNKNOWN);
+    assert_int_equal(serve_route(""), EP_UNKNOWN);
+    assert_true(serve_endpoint_is_api(EP_TIMESERIES));
+    assert_false(serve_endpoint_is_api(EP_METRICS));
+    assert_string_equal(serve_endpoint_name(EP_BY_CITY), "by_city");
+}
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    serve_query q;
+    hdp_err e;
+    int64_t today = day_of("2026-11-23");
+    assert_int_equal(serve_query_parse(EP_TIMESERIES, NULL, 0, today, &q, &e), HDP_OK);
+    assert_string_equal(q.date, "2026-11-23");
+    assert_int_equal(q.interval, IV_HOUR);
+    char key[64];
+    serve_query_key(&q, key, sizeof(key));
+    assert_string_equal(key, "timeseries|2026-11-23|hour");
+}
+
+static void test_valid(void **state)
+{
+    (void)state;
+    serve_query q;
+    hdp_err e;
+    serve_arg a[] = {{"interval", "minute"}, {"date", "2024-02-29"}};
+    assert_int_equal(serve_query_parse(EP_TIMESERIES, a, 2, 0, &q, &e), HDP_OK);
+    assert_string_equal(q.date, "2024-02-29");
+    assert_int_equal(q.day, day_of("2024-02-29"));
+    assert_int_equal(q.interval, IV_MINUTE);
+    char key[64];
+    serve_query_key(&q, key, sizeof(key));
+    assert_string_equal(key, "timeseries|2024-02-29|minute");
+    serve_arg b[] = {{"date", "2026-01-01"}};
+    assert_int_equal(serve_query_parse(EP_REVENUE, b, 1, 0, &q, &e), HDP_OK);
+    serve_query_key(&q, key, sizeof(key));
+    assert_string_equal(key, "revenue|2026-01-01|");
+}
+
+static void expect_bad(serve_endpoint ep, const char *k, const char *v, const char *needle)
+{
+    serve_query q;
+    hdp_err e;
+    serve_arg a[] = {{k, v}};
+    assert_int_equal(serve_query_parse(ep, a, 1, 0, &q, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, needle));
+}
+
+static void test_invalid(void **state)
+{
+    (void)state;
+    expect_bad(EP_REVENUE, "date", "2026-02-30", "invalid date");
+    expect_bad(EP_REVENUE, "date", "2025-02-29", "invalid date");
+    expect_bad(EP_REVENUE, "date", "abc", "invalid date");
+    expect_bad(EP_REVENUE, "date", "", "invalid date");
+    expect_bad(EP_REVENUE, "date", NULL, "invalid date");
+    expect_bad(EP_REVENUE, "date", "2026-11-23x", "invalid date");
+    expect_bad(EP_REVENUE, "date", "2026-1-23", "invalid date");
+    expect_bad(EP_TIMESERIES, "interval", "day", "invalid interval");
+    expect_bad(EP_TIMESERIES, "interval", "", "invalid interval");
+    expect_bad(EP_TIMESERIES, "interval", "HOUR", "invalid interval");
+    expect_bad(EP_REVENUE, "interval", "hour", "unknown query parameter 'interval'");
+    expect_bad(EP_BY_CITY, "city", "Oslo", "unknown query parameter");
+    /* a long value is clipped in the message */
+    char big[300];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    expect_bad(EP_REVENUE, "date", big, "...");
+}
+
+static void test_repeated(void **state)
+{
+    (void)state;
+    serve_query q;
+    hdp_err e;
+    serve_arg a[] = {{"date", "2026-01-01"}, {"date", "2026-01-02"}};
+    assert_int_equal(serve_query_parse(EP_REVENUE, a, 2, 0, &q, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "more than once"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_route),    cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_valid),    cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_repeated),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
