@@ -30,16 +30,18 @@ def wait_port(port, timeout=10.0, proc=None):
     raise RuntimeError(f"port {port} did not open within {timeout}s")
 
 
-def start_redis(tmpdir, port=None):
-    """Starts a private, non-persistent redis-server; returns (proc, port).
-    Pass port to restart one on the port a previous instance used."""
+def start_redis(tmpdir, port=None, persistent=False):
+    """Starts a private redis-server; returns (proc, port). Pass port to restart one on the
+    port (and data folder) a previous instance used. persistent=True keeps an append-only
+    file fsynced at every write, as the speed layer's durability needs."""
     port = port or free_port()
     d = os.path.join(str(tmpdir), f"redis-{port}")
     os.makedirs(d, exist_ok=True)
     log = open(os.path.join(d, "redis.log"), "ab")
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--daemonize", "no", "--dir", d],
+         "--appendonly", "yes" if persistent else "no", "--appendfsync", "always",
+         "--daemonize", "no", "--dir", d],
         stdout=log, stderr=subprocess.STDOUT)
     log.close()
     wait_port(port, proc=proc)
