@@ -10,6 +10,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 
 RESERVED_PORTS = {5432, 55432}
 
@@ -58,21 +59,23 @@ class PgServer:
 def _run(cmd, runas):
     if runas:
         cmd = ["runuser", "-u", runas, "--"] + cmd
-    subprocess.run(cmd, check=True, capture_output=True)
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {out.stderr.strip() or out.stdout.strip()}")
 
 
 def start_postgres(tmpdir):
-    """Initialises and starts a cluster under tmpdir; returns a PgServer."""
+    """Initialises and starts a cluster; returns a PgServer. The cluster lives in a fresh
+    folder under the system temp dir (pytest's tmpdir is private to root, so `postgres` could
+    not reach it); its server log is copied to tmpdir/postgres.log when it stops."""
     bindir = _pg_bin()
-    root = os.path.join(str(tmpdir), "pg")
+    root = tempfile.mkdtemp(prefix="hdp-pg-")
     datadir = os.path.join(root, "data")
     sockdir = os.path.join(root, "sock")
-    os.makedirs(sockdir, exist_ok=True)
+    os.makedirs(sockdir)
     runas = "postgres" if os.geteuid() == 0 else None
     if runas:
         pw = pwd.getpwnam(runas)
-        for d in (str(tmpdir), root, sockdir):
-            os.chmod(d, 0o755)  # postgres must reach its data and socket folders
         for d in (root, sockdir):
             os.chown(d, pw.pw_uid, pw.pw_gid)
     _run([os.path.join(bindir, "initdb"), "-D", datadir, "-A", "trust", "-U", "hdp",
@@ -80,17 +83,27 @@ def start_postgres(tmpdir):
     port = _free_port()
     opts = (f"-p {port} -k {sockdir} -c wal_level=logical -c listen_addresses=127.0.0.1 "
             "-c fsync=off")
+    handle = PgServer(datadir, sockdir, port, bindir, runas)
+    handle.root = root
+    handle.logcopy = os.path.join(str(tmpdir), "postgres.log")
     _run([os.path.join(bindir, "pg_ctl"), "-D", datadir, "-o", opts, "-l",
           os.path.join(root, "log"), "-w", "start"], runas)
-    return PgServer(datadir, sockdir, port, bindir, runas)
+    return handle
 
 
 def stop_postgres(handle):
-    """Stops the server (fast mode); safe to call twice."""
-    if handle is None or not os.path.exists(os.path.join(handle.datadir, "postmaster.pid")):
+    """Stops the server (fast mode) and removes its folder; safe to call twice."""
+    if handle is None or not os.path.isdir(handle.root):
         return
-    _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "-m", "fast", "-w",
-          "stop"], handle.runas)
+    try:
+        if os.path.exists(os.path.join(handle.datadir, "postmaster.pid")):
+            _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "-m", "fast",
+                  "-w", "stop"], handle.runas)
+    finally:
+        log = os.path.join(handle.root, "log")
+        if os.path.exists(log):
+            shutil.copyfile(log, handle.logcopy)
+        shutil.rmtree(handle.root, ignore_errors=True)
 
 
 def create_shop(handle, dbname, schema_file):
