@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/decimal.h"
+#include "core/log.h"
 #include "gen/copyfmt.h"
 #include "io/pg.h"
 
@@ -80,6 +81,13 @@ int shop_check_schema(PGconn *c, hdp_err *e)
 
 int shop_lock(PGconn *c, hdp_err *e)
 {
+    char got[8];
+    if (pg_query_value(c, "SELECT pg_try_advisory_lock(" GEN_LOCK_KEY ")", got, sizeof(got), e) !=
+        HDP_OK)
+        return HDP_ERR;
+    if (strcmp(got, "t") == 0)
+        return HDP_OK;
+    log_info("another hdp generate holds the generator lock; waiting for it to finish");
     return pg_exec(c, "SELECT pg_advisory_lock(" GEN_LOCK_KEY ")", e) == HDP_OK ? HDP_OK : HDP_ERR;
 }
 

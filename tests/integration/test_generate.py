@@ -10,7 +10,7 @@ import pytest
 from pgserver import create_shop, start_postgres, stop_postgres
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HDP = os.path.join(ROOT, "build", "hdp")
+HDP = os.environ.get("HDP_BIN", os.path.join(ROOT, "build", "hdp"))
 SCHEMA = os.path.join(ROOT, "sql", "postgres", "shop.sql")
 
 
@@ -240,3 +240,16 @@ def test_live_until_sigterm(pg, shop):
     assert p.returncode == 0, err
     assert "(stopped)" in out
     assert int(one(pg, shop, "SELECT count(*) FROM orders")) > 0
+
+
+def test_concurrent_generators_do_not_collide(pg, shop):
+    env = dict(os.environ, HDP_SOURCE_DSN=pg.dsn(shop), HDP_ENV_FILE="/dev/null")
+    args = ["--days", "2", "--customers", "200", "--products", "50"]
+    procs = [subprocess.Popen([HDP, "generate", "--orders", str(n), "--seed", str(n), *args],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for n in (3000, 4000)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert one(pg, shop, "SELECT count(*) || ' ' || max(order_id) FROM orders") == "7000 7000"
+    assert one(pg, shop, "SELECT count(*) FROM customers") == "200"
