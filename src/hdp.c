@@ -21,10 +21,11 @@ const hdp_command hdp_commands[] = {
      "Ctrl-C stops everything it started. After a kill -9 of `hdp up`, PostgreSQL (run by\n"
      "pg_ctl) keeps running; the next `hdp up` reuses it.\n"},
     {"generate", cmd_generate, "Write a realistic shop workload into the source database.",
-     "Options:\n  --orders N --days D   backfill N orders paid over the last D days\n"
+     "Options:\n  --orders N --days D   backfill N orders paid over the last D days (D: 30)\n"
      "  --rate R --duration S place R orders a second for S seconds (0: until stopped)\n"
      "  --seed S              deterministic for a given seed (default 1)\n"
-     "  --customers N         customers to create when fewer exist (default 5000)\n"},
+     "  --customers N         customers to create when fewer exist (default 5000)\n"
+     "  --products N          products to create when fewer exist (default 500)\n"},
     {"capture", cmd_not_built, "Stream changes from slot hdp_lake into the raw zone of the lake.",
      NOT_BUILT},
     {"speed", cmd_speed, "Stream changes from slot hdp_speed into per-segment aggregates in Redis.",
