@@ -73,9 +73,19 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
     long long w = 0;
 
     pthread_mutex_lock(&s->redis_mu);
-    int rc = source_watermark(s->redis, &has_w, &w, &e);
-    if (rc == HDP_OK)
-        rc = speed_read_day(s->redis, q->date, has_w, w, &speed, &e);
+    /* A connection opened before this request may have died since (Redis restarted): the
+     * read is idempotent, so one more try on a fresh connection answers instead of a 503. */
+    int rc = HDP_RETRY;
+    for (int attempt = 0; attempt < 2 && rc == HDP_RETRY; attempt++) {
+        int was_connected = redis_connected(s->redis);
+        agg_free(&speed);
+        agg_init(&speed);
+        rc = source_watermark(s->redis, &has_w, &w, &e);
+        if (rc == HDP_OK)
+            rc = speed_read_day(s->redis, q->date, has_w, w, &speed, &e);
+        if (!was_connected)
+            break;
+    }
     pthread_mutex_unlock(&s->redis_mu);
     if (rc == HDP_OK)
         rc = batch_read_day(NULL, q->date, has_w, w, &batch, &e);

@@ -638,7 +638,7 @@ int speed_run(const hdp_config *cfg, volatile int *stop, hdp_err *e)
             backoff_ms = 250;
         log_warn("%s; reconnecting in %d ms", e->msg, backoff_ms);
         sleep_ms(backoff_ms, stop);
-        backoff_ms = backoff_ms * 2 > 10000 ? 10000 : backoff_ms * 2;
+        backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
         rc = HDP_OK;
     }
     log_info("stopped after %" PRIu64 " applied transactions (LSN %" PRIu64 ")", c.applied_tx,
