@@ -43,7 +43,8 @@ typedef struct s3_req {
 
 typedef struct s3_resp {
     long status;
-    hdp_buf *body;
+    hdp_buf *body; /* the caller's buffer for the body, or NULL to use own */
+    hdp_buf own;   /* freed by s3_do() before it returns */
     char etag[256];
     uint64_t length;
     char code[64];
@@ -131,10 +132,15 @@ const char *s3_client_endpoint(const s3_client *c)
 
 /* ------------------------------------------------------------------ request core */
 
+static hdp_buf *resp_body(s3_resp *rs)
+{
+    return rs->body ? rs->body : &rs->own;
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     s3_resp *rs = ud;
-    buf_append(rs->body, p, size * n);
+    buf_append(resp_body(rs), p, size * n);
     return size * n;
 }
 
@@ -166,17 +172,18 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 static void parse_error(s3_resp *rs)
 {
     rs->code[0] = rs->message[0] = '\0';
-    if (rs->body == NULL || rs->body->len == 0)
+    const hdp_buf *body = resp_body(rs);
+    if (body->len == 0)
         return;
     const char *v;
     size_t vl, pos = 0;
     hdp_buf t = HDP_BUF_INIT;
-    if (s3_xml_find(rs->body->data, rs->body->len, &pos, "Code", &v, &vl) &&
+    if (s3_xml_find(body->data, body->len, &pos, "Code", &v, &vl) &&
         s3_xml_unescape(&t, v, vl) == 0)
         s3_one_line(rs->code, sizeof(rs->code), t.data ? t.data : "", t.len);
     buf_reset(&t);
     pos = 0;
-    if (s3_xml_find(rs->body->data, rs->body->len, &pos, "Message", &v, &vl) &&
+    if (s3_xml_find(body->data, body->len, &pos, "Message", &v, &vl) &&
         s3_xml_unescape(&t, v, vl) == 0)
         s3_one_line(rs->message, sizeof(rs->message), t.data ? t.data : "", t.len);
     buf_free(&t);
@@ -275,9 +282,6 @@ static CURLcode attempt(s3_client *c, const s3_req *rq, const char *url, const c
  * came (any status; rs holds it, error code parsed); HDP_RETRY means the tries ran out. */
 static int s3_do(s3_client *c, const s3_req *rq, s3_resp *rs, hdp_err *e)
 {
-    hdp_buf own = HDP_BUF_INIT;
-    if (rs->body == NULL)
-        rs->body = &own;
     hdp_buf url = HDP_BUF_INIT;
     build_url(c, rq, &url);
     char sha[65];
@@ -288,7 +292,7 @@ static int s3_do(s3_client *c, const s3_req *rq, s3_resp *rs, hdp_err *e)
     char errbuf[CURL_ERROR_SIZE];
     int rc = HDP_OK;
     for (int i = 0;; i++) {
-        buf_reset(rs->body);
+        buf_reset(resp_body(rs));
         rs->etag[0] = '\0';
         rs->status = 0;
         rs->length = 0;
@@ -320,10 +324,7 @@ static int s3_do(s3_client *c, const s3_req *rq, s3_resp *rs, hdp_err *e)
         backoff(c, i);
     }
     buf_free(&url);
-    if (rs->body == &own) {
-        buf_free(&own);
-        rs->body = NULL;
-    }
+    buf_free(&rs->own);
     return rc;
 }
 
