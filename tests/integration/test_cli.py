@@ -1,0 +1,69 @@
+"""The command line contract: help, exit codes, configuration errors, the README's table."""
+import os
+import subprocess
+
+from stack import HDP, ROOT
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("HDP_")}
+ENV["HDP_ENV_FILE"] = os.devnull
+
+
+def run(*args, **env):
+    e = dict(ENV, **env)
+    return subprocess.run([HDP, *args], env=e, capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_every_subcommand():
+    out = run("--help")
+    assert out.returncode == 0
+    for cmd in ["init", "up", "generate", "capture", "speed", "serve", "scheduler", "run",
+                "status", "reconcile"]:
+        assert f"  {cmd} " in out.stdout, cmd
+        sub = run(cmd, "--help")
+        assert sub.returncode == 0 and f"usage: hdp {cmd}" in sub.stdout
+
+
+def test_not_built_commands_say_so_and_exit_1():
+    for cmd in ["capture", "scheduler", "run"]:
+        out = run(cmd)
+        assert out.returncode == 1 and "not built yet" in out.stderr
+
+
+def test_usage_errors_exit_2():
+    assert run().returncode == 2
+    out = run("no-such-command")
+    assert out.returncode == 2 and "unknown command" in out.stderr
+    out = run("status", "--bogus")
+    assert out.returncode == 2
+
+
+def test_bad_configuration_is_one_line_naming_the_variable():
+    cases = {
+        "HDP_SEGMENT_SECONDS": "abc",
+        "HDP_BATCH_INTERVAL": "0",
+        "HDP_REDIS_URL": "http://nope",
+        "HDP_LAKE_URL": "ftp://x",
+        "HDP_HTTP_ADDR": "8080",
+        "HDP_LOG_LEVEL": "loud",
+    }
+    for var, value in cases.items():
+        out = run("status", **{var: value})
+        assert out.returncode == 2, (var, out)
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and var in lines[0], (var, out.stderr)
+
+
+def test_env_file_is_read_and_environment_wins(tmp_path):
+    f = tmp_path / "env"
+    f.write_text("HDP_SEGMENT_SECONDS=17\nHDP_API_TOKEN='s3cret'\n")
+    out = run("config", HDP_ENV_FILE=str(f))
+    assert "HDP_SEGMENT_SECONDS=17" in out.stdout
+    assert "s3cret" not in out.stdout  # secrets are masked
+    out = run("config", HDP_ENV_FILE=str(f), HDP_SEGMENT_SECONDS="5")
+    assert "HDP_SEGMENT_SECONDS=5" in out.stdout
+
+
+def test_readme_configuration_table_matches_the_binary():
+    table = run("config", "--markdown").stdout
+    with open(os.path.join(ROOT, "README.md")) as f:
+        assert table in f.read(), "README's table is stale: paste `hdp config --markdown`"
