@@ -35,8 +35,7 @@ static int ensure_database(const char *dsn, const char *name, hdp_err *e)
     if (r && PQntuples(r) == 0) {
         char *ident = PQescapeIdentifier(c, name, strlen(name));
         char sql[512];
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0",
-                 ident);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s ENCODING 'UTF8' TEMPLATE template0", ident);
         PQfreemem(ident);
         rc = pg_exec(c, sql, e);
         if (rc == HDP_OK)
@@ -66,18 +65,19 @@ static int ensure_slot(PGconn *c, const char *slot, int drop_first, hdp_err *e)
 {
     const char *p[1] = {slot};
     if (drop_first) {
-        PGresult *r = pg_query(c,
-                               "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                               "WHERE slot_name = $1",
-                               1, p, e);
+        PGresult *r =
+            pg_query(c,
+                     "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                     "WHERE slot_name = $1",
+                     1, p, e);
         if (r == NULL)
             return HDP_ERR;
         if (PQntuples(r))
             printf("init: dropped slot %s\n", slot);
         PQclear(r);
     }
-    PGresult *r = pg_query(c, "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = $1",
-                           1, p, e);
+    PGresult *r = pg_query(
+        c, "SELECT plugin, database FROM pg_replication_slots WHERE slot_name = $1", 1, p, e);
     if (r == NULL)
         return HDP_ERR;
     int exists = PQntuples(r) > 0;
@@ -107,14 +107,17 @@ static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
     char level[32];
     int rc = pg_query_value(c, "SHOW wal_level", level, sizeof(level), e);
     if (rc == HDP_OK && strcmp(level, "logical") != 0)
-        rc = hdp_fail(e, "the source has wal_level=%s; logical replication needs "
-                         "wal_level=logical (ALTER SYSTEM SET wal_level = logical; restart)",
+        rc = hdp_fail(e,
+                      "the source has wal_level=%s; logical replication needs "
+                      "wal_level=logical (ALTER SYSTEM SET wal_level = logical; restart)",
                       level);
     if (rc == HDP_OK)
         rc = apply_sql(c, "sql/postgres/shop.sql", e);
     if (rc == HDP_OK)
-        rc = pg_exec(c, "INSERT INTO hdp_heartbeat (id, beat_at) VALUES (1, now()) "
-                        "ON CONFLICT (id) DO NOTHING", e);
+        rc = pg_exec(c,
+                     "INSERT INTO hdp_heartbeat (id, beat_at) VALUES (1, now()) "
+                     "ON CONFLICT (id) DO NOTHING",
+                     e);
     for (int i = 0; rc == HDP_OK && consumer_slots[i]; i++)
         rc = ensure_slot(c, consumer_slots[i], drop_slots, e);
     PQfinish(c);

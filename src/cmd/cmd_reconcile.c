@@ -22,8 +22,8 @@ static void put(strmap *m, const char *day, const char *kind, const char *name, 
                 const char *metric, int64_t v)
 {
     char key[600];
-    int n = snprintf(key, sizeof(key), "%s\x1f%s\x1f%.*s\x1f%s", day, kind, (int)nlen, name,
-                     metric);
+    int n =
+        snprintf(key, sizeof(key), "%s\x1f%s\x1f%.*s\x1f%s", day, kind, (int)nlen, name, metric);
     if (n > 0 && (size_t)n < sizeof(key))
         strmap_add(m, key, (size_t)n, v);
 }
@@ -42,7 +42,8 @@ static const char *const truth_sql[] = {
     /* by category: an order's items, at its paid and refunded days */
     "WITH oc AS (SELECT oi.order_id, p.category, sum(oi.quantity * oi.unit_price) AS amt "
     "            FROM order_items oi JOIN products p USING (product_id) GROUP BY 1, 2), "
-    "ev AS (SELECT o.paid_at AS t, oc.category, oc.amt, 1 AS n FROM orders o JOIN oc USING (order_id) "
+    "ev AS (SELECT o.paid_at AS t, oc.category, oc.amt, 1 AS n FROM orders o JOIN oc USING "
+    "(order_id) "
     "       WHERE o.paid_at IS NOT NULL "
     "  UNION ALL SELECT o.refunded_at, oc.category, -oc.amt, 0 FROM orders o "
     "       JOIN oc USING (order_id) WHERE o.refunded_at IS NOT NULL) "
@@ -179,7 +180,8 @@ static int wait_caught_up(PGconn *c, long wait_s, hdp_err *e)
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    return hdp_fail(e, "the speed layer did not reach LSN %s within %ld s (is 'hdp speed' running?)",
+    return hdp_fail(e,
+                    "the speed layer did not reach LSN %s within %ld s (is 'hdp speed' running?)",
                     target, wait_s);
 }
 
@@ -248,8 +250,8 @@ int cmd_reconcile(int argc, char **argv, hdp_config *cfg)
                 compared++;
             }
         }
-        printf("reconcile: %zu day(s), %zu values compared, %zu mismatch(es)\n", days.len,
-               compared, mismatches);
+        printf("reconcile: %zu day(s), %zu values compared, %zu mismatch(es)\n", days.len, compared,
+               mismatches);
     }
     strmap_free(&truth);
     strmap_free(&api);

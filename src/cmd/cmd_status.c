@@ -33,8 +33,8 @@ static void check_pg(const char *dsn, svc *s, PGconn **keep)
         snprintf(s->detail, sizeof(s->detail), "%s", e.msg);
         return;
     }
-    snprintf(s->detail, sizeof(s->detail), "PostgreSQL %d at %s:%s/%s",
-             PQserverVersion(c) / 10000, PQhost(c), PQport(c), PQdb(c));
+    snprintf(s->detail, sizeof(s->detail), "PostgreSQL %d at %s:%s/%s", PQserverVersion(c) / 10000,
+             PQhost(c), PQport(c), PQdb(c));
     if (keep)
         *keep = c;
     else
@@ -112,11 +112,12 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
         if (src) {
             const char *p[1] = {consumers[i].slot};
             hdp_err e;
-            PGresult *r = pg_query(src,
-                                   "SELECT confirmed_flush_lsn, pg_current_wal_lsn(), "
-                                   "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
-                                   "active FROM pg_replication_slots WHERE slot_name = $1",
-                                   1, p, &e);
+            PGresult *r =
+                pg_query(src,
+                         "SELECT confirmed_flush_lsn, pg_current_wal_lsn(), "
+                         "pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
+                         "active FROM pg_replication_slots WHERE slot_name = $1",
+                         1, p, &e);
             if (r && PQntuples(r) == 1) {
                 snprintf(confirmed, sizeof(confirmed), "%s", PQgetvalue(r, 0, 0));
                 snprintf(current, sizeof(current), "%s", PQgetvalue(r, 0, 1));
@@ -130,10 +131,11 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
             buf_printf(&out, "%s{\"name\": \"%s\", \"slot\": \"%s\", ", i ? ", " : "",
                        consumers[i].name, consumers[i].slot);
             if (confirmed[0])
-                buf_printf(&out,
-                           "\"confirmed_lsn\": \"%s\", \"current_lsn\": \"%s\", \"lag_bytes\": %lld, "
-                           "\"active\": %s}",
-                           confirmed, current, lag, active);
+                buf_printf(
+                    &out,
+                    "\"confirmed_lsn\": \"%s\", \"current_lsn\": \"%s\", \"lag_bytes\": %lld, "
+                    "\"active\": %s}",
+                    confirmed, current, lag, active);
             else
                 buf_puts(&out, "\"confirmed_lsn\": null, \"current_lsn\": null, "
                                "\"lag_bytes\": null, \"active\": false}");

@@ -14,7 +14,10 @@ typedef struct hdp_buf {
     size_t cap;
 } hdp_buf;
 
-#define HDP_BUF_INIT {NULL, 0, 0}
+#define HDP_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void buf_free(hdp_buf *b);
 void buf_reset(hdp_buf *b);                 /* len = 0, keeps capacity */

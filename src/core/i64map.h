@@ -15,7 +15,10 @@ typedef struct i64map {
     size_t len;
 } i64map;
 
-#define I64MAP_INIT {NULL, NULL, NULL, 0, 0}
+#define I64MAP_INIT                                                                                \
+    {                                                                                              \
+        NULL, NULL, NULL, 0, 0                                                                     \
+    }
 
 void i64map_free(i64map *m);
 void i64map_clear(i64map *m);

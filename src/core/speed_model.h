@@ -28,12 +28,12 @@
 #ifndef HDP_SPEED_MODEL_H
 #define HDP_SPEED_MODEL_H
 
-#define SPEED_PREFIX       "hdp:"
-#define SPEED_STATE_KEY    SPEED_PREFIX "speed:state"
-#define SPEED_VERSION_KEY  SPEED_PREFIX "speed:version"
-#define SPEED_SEGMENTS_KEY SPEED_PREFIX "sp:segments"
-#define SPEED_QUAR_KEY     SPEED_PREFIX "speed:quarantine"
-#define SPEED_QUARN_KEY    SPEED_PREFIX "speed:quarantined"
+#define SPEED_PREFIX        "hdp:"
+#define SPEED_STATE_KEY     SPEED_PREFIX "speed:state"
+#define SPEED_VERSION_KEY   SPEED_PREFIX "speed:version"
+#define SPEED_SEGMENTS_KEY  SPEED_PREFIX "sp:segments"
+#define SPEED_QUAR_KEY      SPEED_PREFIX "speed:quarantine"
+#define SPEED_QUARN_KEY     SPEED_PREFIX "speed:quarantined"
 #define BATCH_WATERMARK_KEY SPEED_PREFIX "batch:watermark"
 
 /* "hdp:sp:<seg>:<day>" and "hdp:sp:days:<day>", day as YYYY-MM-DD */

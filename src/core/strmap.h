@@ -24,7 +24,10 @@ typedef struct strmap {
     hdp_buf arena;
 } strmap;
 
-#define STRMAP_INIT {NULL, 0, 0, NULL, 0, HDP_BUF_INIT}
+#define STRMAP_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, NULL, 0, HDP_BUF_INIT                                                          \
+    }
 
 void strmap_free(strmap *m);
 void strmap_clear(strmap *m);

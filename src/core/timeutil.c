@@ -72,7 +72,7 @@ static int parse_ymd(const char *s, size_t n, size_t *i, int64_t *day)
 int date_parse(const char *s, int64_t *day)
 {
     size_t n = 0;
-    while (s[n] && n < 16)
+    while (n < 16 && s[n])
         n++;
     size_t i = 0;
     if (parse_ymd(s, n, &i, day) || i != n)
@@ -90,8 +90,8 @@ int ts_parse(const char *s, size_t n, int64_t *unix_us)
     if (i >= n || (s[i] != ' ' && s[i] != 'T'))
         return -1;
     i++;
-    if (digits(s, n, &i, 2, &hh) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &mi) ||
-        i >= n || s[i++] != ':' || digits(s, n, &i, 2, &ss))
+    if (digits(s, n, &i, 2, &hh) || i >= n || s[i++] != ':' || digits(s, n, &i, 2, &mi) || i >= n ||
+        s[i++] != ':' || digits(s, n, &i, 2, &ss))
         return -1;
     if (hh > 23 || mi > 59 || ss > 60)
         return -1;
@@ -158,8 +158,9 @@ void ts_format(int64_t unix_us, char out[32])
     civil_from_days(day, &y, &m, &d);
     int64_t secs = rem / USEC_PER_SEC;
     char tmp[96];
-    snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", y % 10000, m, d, (int)(secs / 3600),
-             (int)(secs / 60 % 60), (int)(secs % 60), (int)(rem % USEC_PER_SEC));
+    snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", y % 10000, m, d,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60),
+             (int)(rem % USEC_PER_SEC));
     snprintf(out, 32, "%.27s", tmp);
 }
 

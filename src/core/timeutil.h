@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define USEC_PER_SEC  INT64_C(1000000)
-#define USEC_PER_DAY  (INT64_C(86400) * USEC_PER_SEC)
+#define USEC_PER_SEC INT64_C(1000000)
+#define USEC_PER_DAY (INT64_C(86400) * USEC_PER_SEC)
 /* PostgreSQL counts from 2000-01-01; Unix from 1970-01-01. */
 #define PG_EPOCH_UNIX_USEC (INT64_C(946684800) * USEC_PER_SEC)
 

@@ -20,7 +20,8 @@ PGconn *pg_connect(const char *dsn, const char *dbname, const char *replication,
         vals[n++] = replication;
     }
     keys[n] = "options";
-    vals[n++] = "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c client_min_messages=warning";
+    vals[n++] =
+        "-c TimeZone=UTC -c DateStyle=ISO -c extra_float_digits=3 -c client_min_messages=warning";
     keys[n] = "application_name";
     vals[n++] = "hdp";
     keys[n] = NULL;

@@ -13,9 +13,9 @@ typedef struct speed_batch {
     strmap segdays;     /* "SEG\x1fYYYY-MM-DD" → 1: index entries to add */
     hdp_buf quarantine; /* JSON records, one per line */
     size_t nquarantine;
-    uint64_t end_lsn; /* commit end LSN of the last transaction in the batch */
-    int64_t segment;  /* segment of that transaction */
-    size_t ntx;       /* transactions merged */
+    uint64_t end_lsn;  /* commit end LSN of the last transaction in the batch */
+    int64_t segment;   /* segment of that transaction */
+    size_t ntx;        /* transactions merged */
     int64_t opened_us; /* monotonic time the first transaction was added */
 } speed_batch;
 

@@ -208,8 +208,9 @@ static void on_change(consumer *c, const pgo_msg *msg)
         if (has_new && order_row(m, &msg->new_tuple, &n))
             bad = &msg->new_tuple;
         if (bad) {
-            quarantine_tuple(c, rel, bad, "orders row violates the contract (unparsable or "
-                                          "missing order_id/total/ship_city/paid_at/refunded_at)");
+            quarantine_tuple(c, rel, bad,
+                             "orders row violates the contract (unparsable or "
+                             "missing order_id/total/ship_city/paid_at/refunded_at)");
             return;
         }
         speed_tx_order(&c->tx, has_old ? &o : NULL, has_new ? &n : NULL);
@@ -303,8 +304,8 @@ static int load_missing(consumer *c, hdp_err *e)
             int64_t cents;
             if (decimal_parse(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &cents))
                 continue;
-            pairs[2 * np] = speed_dims_intern(&c->dims, PQgetvalue(r, i, 1),
-                                              (size_t)PQgetlength(r, i, 1));
+            pairs[2 * np] =
+                speed_dims_intern(&c->dims, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
             pairs[2 * np + 1] = cents;
             np++;
         }
@@ -352,8 +353,8 @@ static int send_status(consumer *c, hdp_err *e)
 {
     uint8_t msg[34];
     int64_t now_pg = now_unix_us() - PG_EPOCH_UNIX_USEC;
-    size_t n = pgrepl_build_status(msg, c->confirmed_lsn, c->confirmed_lsn, c->confirmed_lsn,
-                                   now_pg, 0);
+    size_t n =
+        pgrepl_build_status(msg, c->confirmed_lsn, c->confirmed_lsn, c->confirmed_lsn, now_pg, 0);
     if (PQputCopyData(c->repl, (const char *)msg, (int)n) != 1 || PQflush(c->repl) != 0)
         return hdp_retry(e, "replication status update: %s", PQerrorMessage(c->repl));
     c->last_status_us = mono_us();
@@ -555,8 +556,8 @@ static int session(consumer *c, volatile int *stop, hdp_err *e)
     if (rc != HDP_OK)
         return rc;
     c->dec = pgo_decoder_new();
-    log_info("streaming slot %s from LSN %" PRIu64 " (segment %lld)", SPEED_SLOT,
-             c->confirmed_lsn, (long long)c->segment);
+    log_info("streaming slot %s from LSN %" PRIu64 " (segment %lld)", SPEED_SLOT, c->confirmed_lsn,
+             (long long)c->segment);
 
     while (!*stop) {
         char *buf = NULL;
@@ -593,8 +594,8 @@ static int session(consumer *c, volatile int *stop, hdp_err *e)
         rc = maybe_heartbeat(c, e);
         if (rc != HDP_OK)
             return rc;
-        int timeout_ms = c->batch.ntx ? (int)((batch_us - (mono_us() - c->batch.opened_us)) / 1000)
-                                      : 100;
+        int timeout_ms =
+            c->batch.ntx ? (int)((batch_us - (mono_us() - c->batch.opened_us)) / 1000) : 100;
         if (timeout_ms < 0)
             timeout_ms = 0;
         struct pollfd pfd = {.fd = PQsocket(c->repl), .events = POLLIN};

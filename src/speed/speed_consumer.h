@@ -12,8 +12,8 @@
 #include "core/config.h"
 #include "core/err.h"
 
-#define SPEED_SLOT        "hdp_speed"
-#define HDP_PUBLICATION   "hdp_pub"
+#define SPEED_SLOT      "hdp_speed"
+#define HDP_PUBLICATION "hdp_pub"
 
 /* Runs until *stop becomes non-zero. Reconnects with backoff on PostgreSQL or Redis
  * failures; returns HDP_ERR only for failures that a retry cannot mend (no slot). */

@@ -136,8 +136,8 @@ int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
         snprintf(seg, sizeof(seg), "%lld", (long long)b->segment);
         snprintf(closed, sizeof(closed), "%lld", (long long)(b->segment - 1));
         snprintf(upd, sizeof(upd), "%lld", (long long)now_unix_us());
-        const char *hv[] = {"HSET", SPEED_STATE_KEY, "lsn", lsn, "segment", seg, "closed",
-                            closed, "updated", upd};
+        const char *hv[] = {"HSET", SPEED_STATE_KEY, "lsn",  lsn,       "segment",
+                            seg,    "closed",        closed, "updated", upd};
         size_t hl[10];
         for (int i = 0; i < 10; i++)
             hl[i] = strlen(hv[i]);

@@ -209,7 +209,8 @@ static void add_event(speed_batch *b, const speed_dims *d, int64_t seg, int64_t 
             kl = 250;
         memcpy(f, "k:", 2);
         memcpy(f + 2, cat, kl);
-        speed_batch_add(b, seg, day, f, 2 + kl, sign * (refund ? -pairs[2 * i + 1] : pairs[2 * i + 1]));
+        speed_batch_add(b, seg, day, f, 2 + kl,
+                        sign * (refund ? -pairs[2 * i + 1] : pairs[2 * i + 1]));
         if (count) {
             memcpy(f, "kn:", 3);
             memcpy(f + 3, cat, kl);
@@ -263,8 +264,7 @@ static void cache_items(speed_tx *t, speed_dims *d, speed_batch *b)
                 continue;
             }
             if (__builtin_mul_overflow(it->quantity, it->unit_price, &line)) {
-                speed_batch_quarantine(b, t->end_lsn, "order_items", "line amount overflows",
-                                       rec);
+                speed_batch_quarantine(b, t->end_lsn, "order_items", "line amount overflows", rec);
                 continue;
             }
             pairs_add(&p, cat, line);
