@@ -23,4 +23,9 @@ int64_t segment_of(int64_t commit_unix_us, int64_t seconds, int64_t prev);
 /* The first instant (Unix µs) that belongs to a segment after `seg`. */
 int64_t segment_end_us(int64_t seg, int64_t seconds);
 
+/* True when a consumer should write a heartbeat: the open segment's time is over (plus a
+ * small grace) and the last heartbeat was at least a second ago (monotonic µs). */
+int segment_heartbeat_due(int64_t seg, int64_t seconds, int64_t now_unix_us, int64_t now_mono_us,
+                          int64_t last_beat_mono_us);
+
 #endif

@@ -62,7 +62,9 @@ int pg_exec_script(PGconn *c, const char *sql, hdp_err *e)
 
 PGresult *pg_query(PGconn *c, const char *sql, int nparams, const char *const *params, hdp_err *e)
 {
-    PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    /* Without parameters use the simple protocol: it also works on replication connections. */
+    PGresult *r =
+        nparams ? PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0) : PQexec(c, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         hdp_fail(e, "%s", PQresultErrorMessage(r));
@@ -137,4 +139,12 @@ int pg_lsn_parse(const char *s, unsigned long long *lsn)
 void pg_lsn_format(unsigned long long lsn, char *out)
 {
     snprintf(out, 24, "%X/%X", (unsigned)(lsn >> 32), (unsigned)lsn);
+}
+
+int pg_heartbeat(PGconn *c, hdp_err *e)
+{
+    return pg_exec(c,
+                   "INSERT INTO hdp_heartbeat (id, beat_at) VALUES (1, now()) "
+                   "ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at",
+                   e);
 }

@@ -30,6 +30,9 @@ int pg_copy_end(PGconn *c, hdp_err *e);
 /* Runs every statement of a .sql file's text (simple query protocol, one round trip). */
 int pg_exec_script(PGconn *c, const char *sql, hdp_err *e);
 
+/* Moves a quiet change stream on: one small transaction on hdp_heartbeat (see shop.sql). */
+int pg_heartbeat(PGconn *c, hdp_err *e);
+
 /* True when the connection is gone (the caller should reconnect). */
 int pg_conn_lost(PGconn *c);
 

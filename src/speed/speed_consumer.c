@@ -15,6 +15,7 @@
 #include "core/timeutil.h"
 #include "format/pgoutput.h"
 #include "io/pg.h"
+#include "io/pg_stream.h"
 #include "speed/speed_sink.h"
 #include "speed/speed_tx.h"
 
@@ -33,7 +34,7 @@ enum { P_ID, P_CAT };
 
 typedef struct consumer {
     const hdp_config *cfg;
-    PGconn *repl;
+    pg_stream stream;
     PGconn *sql;
     redisContext *redis;
     pgo_decoder *dec;
@@ -44,12 +45,9 @@ typedef struct consumer {
     speed_batch batch;
     rel_map *rels;
     size_t nrels;
-    uint64_t applied_lsn;   /* durable in Redis */
-    uint64_t confirmed_lsn; /* reported to the server */
-    uint64_t server_end;    /* last keepalive position */
+    uint64_t applied_lsn; /* durable in Redis */
     int64_t segment;
-    int64_t last_status_us, last_heartbeat_us;
-    int status_due;
+    int64_t last_heartbeat_us;
     hdp_buf ids_p, ids_o;
     uint64_t applied_tx;
 } consumer;
@@ -333,50 +331,29 @@ static int flush(consumer *c, hdp_err *e)
 {
     if (c->batch.ntx == 0)
         return HDP_OK;
-    int rc = speed_sink_write(c->redis, &c->batch, e);
-    if (rc != HDP_OK)
-        return rc == HDP_RETRY ? HDP_RETRY : HDP_RETRY; /* reconnect; PG resends */
+    /* On any failure the session restarts: PostgreSQL resends what was not confirmed and
+     * the LSN guard skips what Redis already holds. */
+    if (speed_sink_write(c->redis, &c->batch, e) != HDP_OK)
+        return HDP_RETRY;
     c->applied_lsn = c->batch.end_lsn;
     c->applied_tx += c->batch.ntx;
     if (c->batch.nquarantine)
         log_warn("quarantined %zu record(s) (see Redis list hdp:speed:quarantine)",
                  c->batch.nquarantine);
     speed_batch_reset(&c->batch);
-    if (c->applied_lsn > c->confirmed_lsn) {
-        c->confirmed_lsn = c->applied_lsn;
-        c->status_due = 1;
-    }
-    return HDP_OK;
-}
-
-static int send_status(consumer *c, hdp_err *e)
-{
-    uint8_t msg[34];
-    int64_t now_pg = now_unix_us() - PG_EPOCH_UNIX_USEC;
-    size_t n =
-        pgrepl_build_status(msg, c->confirmed_lsn, c->confirmed_lsn, c->confirmed_lsn, now_pg, 0);
-    if (PQputCopyData(c->repl, (const char *)msg, (int)n) != 1 || PQflush(c->repl) != 0)
-        return hdp_retry(e, "replication status update: %s", PQerrorMessage(c->repl));
-    c->last_status_us = mono_us();
-    c->status_due = 0;
+    pg_stream_confirm(&c->stream, c->applied_lsn);
     return HDP_OK;
 }
 
 /* Moves a quiet source on once the open segment's time is over, so it closes. */
 static int maybe_heartbeat(consumer *c, hdp_err *e)
 {
-    if (c->in_tx || c->segment < 0)
-        return HDP_OK;
-    int64_t now = now_unix_us(), mono = mono_us();
-    if (now < segment_end_us(c->segment, c->cfg->segment_seconds) + 200000 ||
-        mono - c->last_heartbeat_us < USEC_PER_SEC)
+    int64_t mono = mono_us();
+    if (c->in_tx || !segment_heartbeat_due(c->segment, c->cfg->segment_seconds, now_unix_us(), mono,
+                                           c->last_heartbeat_us))
         return HDP_OK;
     c->last_heartbeat_us = mono;
-    int rc = pg_exec(c->sql,
-                     "INSERT INTO hdp_heartbeat (id, beat_at) VALUES (1, now()) "
-                     "ON CONFLICT (id) DO UPDATE SET beat_at = excluded.beat_at",
-                     e);
-    return rc == HDP_OK ? HDP_OK : HDP_RETRY;
+    return pg_heartbeat(c->sql, e) == HDP_OK ? HDP_OK : HDP_RETRY;
 }
 
 /* ------------------------------------------------------------------ messages */
@@ -434,22 +411,6 @@ static int on_message(consumer *c, const uint8_t *data, size_t len, hdp_err *e)
     return HDP_OK;
 }
 
-static int on_frame(consumer *c, const uint8_t *buf, size_t len, hdp_err *e)
-{
-    pgrepl_frame f;
-    if (pgrepl_parse_frame(buf, len, &f, e) != HDP_OK)
-        return HDP_ERR;
-    if (f.kind == 'w')
-        return on_message(c, f.data, f.len, e);
-    if (f.kind == 'k') {
-        if (f.wal_end > c->server_end)
-            c->server_end = f.wal_end;
-        if (f.reply_requested)
-            c->status_due = 1;
-    }
-    return HDP_OK;
-}
-
 /* ------------------------------------------------------------------ session */
 
 static int connect_redis(consumer *c, hdp_err *e)
@@ -481,55 +442,18 @@ static int connect_redis(consumer *c, hdp_err *e)
 
 static void session_close(consumer *c)
 {
-    if (c->repl)
-        PQfinish(c->repl);
+    pg_stream_close(&c->stream);
     if (c->sql)
         PQfinish(c->sql);
     if (c->redis)
         redisFree(c->redis);
     pgo_decoder_free(c->dec);
-    c->repl = c->sql = NULL;
+    c->sql = NULL;
     c->redis = NULL;
     c->dec = NULL;
     c->nrels = 0;
     c->in_tx = 0;
     speed_batch_reset(&c->batch);
-}
-
-static int start_stream(consumer *c, hdp_err *e)
-{
-    char sql[256];
-    PGresult *r = PQexec(c->sql, "SELECT confirmed_flush_lsn FROM pg_replication_slots "
-                                 "WHERE slot_name = '" SPEED_SLOT "'");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        hdp_retry(e, "reading slot %s: %s", SPEED_SLOT, PQresultErrorMessage(r));
-        PQclear(r);
-        return HDP_RETRY;
-    }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return hdp_fail(e, "replication slot %s does not exist (run 'hdp init')", SPEED_SLOT);
-    }
-    unsigned long long slot_lsn = 0;
-    if (!PQgetisnull(r, 0, 0))
-        pg_lsn_parse(PQgetvalue(r, 0, 0), &slot_lsn);
-    PQclear(r);
-    if (c->applied_lsn && c->applied_lsn < slot_lsn)
-        log_error("Redis holds speed state only up to LSN %" PRIu64 " but slot %s confirmed %llu:"
-                  " Redis lost data; the speed aggregates miss the difference",
-                  c->applied_lsn, SPEED_SLOT, slot_lsn);
-    c->confirmed_lsn = slot_lsn > c->applied_lsn ? slot_lsn : c->applied_lsn;
-    snprintf(sql, sizeof(sql),
-             "START_REPLICATION SLOT %s LOGICAL 0/0 (proto_version '1', publication_names '%s')",
-             SPEED_SLOT, HDP_PUBLICATION);
-    r = PQexec(c->repl, sql);
-    if (PQresultStatus(r) != PGRES_COPY_BOTH) {
-        hdp_retry(e, "START_REPLICATION: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return HDP_RETRY;
-    }
-    PQclear(r);
-    return HDP_OK;
 }
 
 static int session(consumer *c, volatile int *stop, hdp_err *e)
@@ -546,68 +470,59 @@ static int session(consumer *c, volatile int *stop, hdp_err *e)
     c->sql = pg_connect(c->cfg->source_dsn, NULL, NULL, e);
     if (c->sql == NULL)
         return HDP_RETRY;
-    c->repl = pg_connect(c->cfg->source_dsn, NULL, "database", e);
-    if (c->repl == NULL)
-        return HDP_RETRY;
     rc = load_products(c, e);
     if (rc != HDP_OK)
         return rc;
-    rc = start_stream(c, e);
+    rc = pg_stream_start(&c->stream, c->cfg->source_dsn, SPEED_SLOT, HDP_PUBLICATION, e);
     if (rc != HDP_OK)
         return rc;
+    if (c->applied_lsn && c->applied_lsn < c->stream.slot_lsn)
+        log_error("Redis holds speed state only up to LSN %" PRIu64
+                  " but slot %s confirmed %" PRIu64
+                  ": Redis lost data; the speed aggregates miss the difference",
+                  c->applied_lsn, SPEED_SLOT, c->stream.slot_lsn);
     c->dec = pgo_decoder_new();
-    log_info("streaming slot %s from LSN %" PRIu64 " (segment %lld)", SPEED_SLOT, c->confirmed_lsn,
+    log_info("streaming slot %s from LSN %" PRIu64 " (segment %lld)", SPEED_SLOT,
+             c->stream.confirmed > c->applied_lsn ? c->stream.confirmed : c->applied_lsn,
              (long long)c->segment);
 
+    int64_t batch_us = c->cfg->speed_batch_ms * 1000;
     while (!*stop) {
-        char *buf = NULL;
-        int n = PQgetCopyData(c->repl, &buf, 1);
-        if (n > 0) {
-            rc = on_frame(c, (const uint8_t *)buf, (size_t)n, e);
-            PQfreemem(buf);
-            if (rc != HDP_OK)
-                return rc;
-            continue;
+        int timeout_ms = 100;
+        if (c->batch.ntx) {
+            int64_t left = batch_us - (mono_us() - c->batch.opened_us);
+            timeout_ms = left > 0 ? (int)(left / 1000) : 0;
         }
-        if (n == -1)
-            return hdp_retry(e, "the server ended the replication stream");
-        if (n == -2)
-            return hdp_retry(e, "replication stream: %s", PQerrorMessage(c->repl));
-
-        /* No frame waiting: flush what is due, report, then wait for the socket. */
-        int64_t now = mono_us();
-        int64_t batch_us = c->cfg->speed_batch_ms * 1000;
-        if (c->batch.ntx && now - c->batch.opened_us >= batch_us) {
+        pgrepl_frame f;
+        int got;
+        rc = pg_stream_next(&c->stream, timeout_ms, &f, &got, e);
+        if (rc != HDP_OK)
+            return rc;
+        if (got) {
+            if (f.kind == 'w') {
+                rc = on_message(c, f.data, f.len, e);
+                if (rc != HDP_OK)
+                    return rc;
+            }
+            if (!c->stream.status_due && c->batch.ntx == 0)
+                continue; /* keep draining while frames come */
+        }
+        /* Between frames: write what is due, report, and move a quiet source on. */
+        if (c->batch.ntx && mono_us() - c->batch.opened_us >= batch_us) {
             rc = flush(c, e);
             if (rc != HDP_OK)
                 return rc;
         }
-        if (!c->in_tx && c->batch.ntx == 0 && c->server_end > c->confirmed_lsn) {
-            c->confirmed_lsn = c->server_end;
-            c->status_due = 1;
-        }
-        if (c->status_due || now - c->last_status_us >= USEC_PER_SEC) {
-            rc = send_status(c, e);
-            if (rc != HDP_OK)
-                return rc;
-        }
-        rc = maybe_heartbeat(c, e);
+        rc = pg_stream_tick(&c->stream, !c->in_tx && c->batch.ntx == 0, e);
+        if (rc == HDP_OK)
+            rc = maybe_heartbeat(c, e);
         if (rc != HDP_OK)
             return rc;
-        int timeout_ms =
-            c->batch.ntx ? (int)((batch_us - (mono_us() - c->batch.opened_us)) / 1000) : 100;
-        if (timeout_ms < 0)
-            timeout_ms = 0;
-        struct pollfd pfd = {.fd = PQsocket(c->repl), .events = POLLIN};
-        if (poll(&pfd, 1, timeout_ms) < 0)
-            continue; /* EINTR: the loop re-checks *stop */
-        if (PQconsumeInput(c->repl) != 1)
-            return hdp_retry(e, "replication stream: %s", PQerrorMessage(c->repl));
     }
-    /* Clean stop: write what we hold, confirm it. */
+    /* Clean stop: write what we hold and confirm it. */
     rc = flush(c, e);
     if (rc == HDP_OK)
-        send_status(c, e);
+        pg_stream_tick(&c->stream, 0, e);
     return HDP_OK;
 }
 
