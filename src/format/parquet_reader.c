@@ -179,6 +179,8 @@ static int init_schema(pq_reader *r, hdp_err *e)
     r->cols = xcalloc(r->ncols, sizeof(*r->cols));
     for (size_t i = 0; i < r->ncols; i++) {
         const pqm_schema *s = &f->schema[i + 1];
+        if (s->name.p == NULL)
+            return hdp_fail(e, "parquet: schema element %zu has no name", i + 1);
         r->cols[i].def.name = xstrndup((const char *)s->name.p, s->name.n);
         if (map_column(&r->cols[i], s, e) != HDP_OK)
             return HDP_ERR;
@@ -458,6 +460,8 @@ static void spread_nulls(pq_rcol *c, const uint8_t *defs, size_t n, size_t nvals
     pq_vals *v = &c->v;
     size_t base = v->n - nvals; /* first row of this page */
     int strings = c->def.type == PQ_STRING;
+    if (n == 0)
+        return;
     if (defs == NULL) {
         memset(v->valid + base, 1, n);
         return;
