@@ -195,25 +195,28 @@ out:
     return rc;
 }
 
-/* Splits line at tabs in place, unescaping; returns the field count. */
+/* Splits line at tabs in place, unescaping; a raw field of exactly \N is NULL. Returns the
+ * field count. */
 static size_t split(char *line, char **f, size_t max, int *isnull)
 {
     size_t n = 0;
     char *out = line, *start = line;
+    int null = line[0] == '\\' && line[1] == 'N' && (line[2] == '\t' || line[2] == '\0');
     for (char *p = line;; p++) {
         if (*p == '\t' || *p == '\0') {
             int end = *p == '\0';
             *out = '\0';
             if (n < max) {
-                isnull[n] = strcmp(start, "\\N") == 0;
+                isnull[n] = null;
                 f[n++] = start;
             }
             if (end)
                 break;
             out = start = p + 1;
+            null = p[1] == '\\' && p[2] == 'N' && (p[3] == '\t' || p[3] == '\0');
             continue;
         }
-        if (*p == '\\' && p[1] && p[1] != 'N') {
+        if (*p == '\\' && p[1]) {
             p++;
             *out++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p;
         } else {
