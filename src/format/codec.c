@@ -4,6 +4,15 @@
 #include <string.h>
 #include <zstd.h>
 
+void pq_codec_ctx_free(pq_codec_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    ZSTD_freeCCtx(ctx->zc);
+    ZSTD_freeDCtx(ctx->zd);
+    ctx->zc = ctx->zd = NULL;
+}
+
 const char *pq_codec_name(int codec)
 {
     switch (codec) {
@@ -25,7 +34,8 @@ const char *pq_codec_name(int codec)
     }
 }
 
-int pq_compress(pq_codec c, int level, const void *src, size_t n, hdp_buf *out, hdp_err *e)
+int pq_compress(pq_codec_ctx *ctx, pq_codec c, int level, const void *src, size_t n, hdp_buf *out,
+                hdp_err *e)
 {
     switch (c) {
     case PQ_CODEC_NONE:
@@ -43,7 +53,16 @@ int pq_compress(pq_codec c, int level, const void *src, size_t n, hdp_buf *out, 
     case PQ_CODEC_ZSTD: {
         size_t cap = ZSTD_compressBound(n);
         buf_reserve(out, cap);
-        size_t r = ZSTD_compress(out->data + out->len, cap, src, n, level ? level : 3);
+        size_t r;
+        if (ctx) {
+            if (ctx->zc == NULL)
+                ctx->zc = ZSTD_createCCtx();
+            if (ctx->zc == NULL)
+                return hdp_fail(e, "zstd: out of memory");
+            r = ZSTD_compressCCtx(ctx->zc, out->data + out->len, cap, src, n, level ? level : 3);
+        } else {
+            r = ZSTD_compress(out->data + out->len, cap, src, n, level ? level : 3);
+        }
         if (ZSTD_isError(r))
             return hdp_fail(e, "zstd: %s", ZSTD_getErrorName(r));
         out->len += r;
@@ -54,7 +73,8 @@ int pq_compress(pq_codec c, int level, const void *src, size_t n, hdp_buf *out, 
     return hdp_fail(e, "unknown codec %d", (int)c);
 }
 
-int pq_decompress(int codec, const void *src, size_t n, void *dst, size_t dst_len, hdp_err *e)
+int pq_decompress(pq_codec_ctx *ctx, int codec, const void *src, size_t n, void *dst,
+                  size_t dst_len, hdp_err *e)
 {
     switch (codec) {
     case PQ_CODEC_NONE:
@@ -75,7 +95,16 @@ int pq_decompress(int codec, const void *src, size_t n, void *dst, size_t dst_le
     }
     case PQ_CODEC_ZSTD: {
         /* pages may hold several concatenated frames; ZSTD_decompress handles that */
-        size_t r = ZSTD_decompress(dst, dst_len, src, n);
+        size_t r;
+        if (ctx) {
+            if (ctx->zd == NULL)
+                ctx->zd = ZSTD_createDCtx();
+            if (ctx->zd == NULL)
+                return hdp_fail(e, "zstd: out of memory");
+            r = ZSTD_decompressDCtx(ctx->zd, dst, dst_len, src, n);
+        } else {
+            r = ZSTD_decompress(dst, dst_len, src, n);
+        }
         if (ZSTD_isError(r))
             return hdp_fail(e, "zstd: %s", ZSTD_getErrorName(r));
         if (r != dst_len)

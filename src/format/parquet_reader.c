@@ -48,7 +48,8 @@ struct pq_reader {
     pq_rcol *cols;
     size_t ncols;
     char *created_by;
-    hdp_buf page;  /* decompressed page */
+    hdp_buf page; /* decompressed page */
+    pq_codec_ctx cctx;
     uint8_t *defs; /* definition levels of a page */
     uint32_t *idx; /* dictionary indices of a page */
     size_t lvl_cap;
@@ -285,6 +286,7 @@ void pq_reader_free(pq_reader *r)
     pqm_file_free(&r->meta);
     free(r->created_by);
     buf_free(&r->page);
+    pq_codec_ctx_free(&r->cctx);
     free(r->defs);
     free(r->idx);
     if (r->map)
@@ -589,7 +591,7 @@ static int inflate(pq_reader *r, int codec, const uint8_t *p, size_t n, size_t u
         return hdp_fail(e, "parquet: page of %zu bytes is too large", ulen);
     buf_reset(&r->page);
     buf_reserve(&r->page, ulen);
-    if (pq_decompress(codec, p, n, r->page.data, ulen, e) != HDP_OK) {
+    if (pq_decompress(&r->cctx, codec, p, n, r->page.data, ulen, e) != HDP_OK) {
         hdp_err_prefix(e, "parquet: ");
         return HDP_ERR;
     }

@@ -60,6 +60,7 @@ struct pq_writer {
     int64_t rg_rows; /* rows in the current row group */
     int64_t total_rows;
     hdp_buf page, comp, hdr; /* scratch */
+    pq_codec_ctx cctx;
     pqm_row_group *rgs;
     size_t nrgs, rgs_cap;
 };
@@ -102,6 +103,29 @@ static void put_le64(uint8_t *p, uint64_t v)
 {
     put_le32(p, (uint32_t)v);
     put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* Appends without a function call when the buffer has room: the per-value path. Keeps the
+ * buffer NUL-terminated like buf_append. */
+static inline void put_fast(hdp_buf *b, const void *p, size_t n)
+{
+    if (b->len + n < b->cap) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+    } else {
+        buf_append(b, p, n);
+    }
+}
+
+static inline void putc_fast(hdp_buf *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+    } else {
+        buf_putc(b, c);
+    }
 }
 
 /* 32-bit hash of a byte string: 8 bytes at a time, multiply-xorshift mixing. */
@@ -212,7 +236,8 @@ static int finish_page(pq_writer *w, pq_col *c, hdp_err *e)
     if (pg->len > INT32_MAX)
         return fail(w, e, "page too large", c->name);
     buf_reset(&w->comp);
-    if (pq_compress(w->o.codec, w->o.zstd_level, pg->data, pg->len, &w->comp, e) != HDP_OK) {
+    if (pq_compress(&w->cctx, w->o.codec, w->o.zstd_level, pg->data, pg->len, &w->comp, e) !=
+        HDP_OK) {
         w->failed = 1;
         return HDP_ERR;
     }
@@ -458,7 +483,7 @@ int pq_write_null(pq_writer *w, size_t col, hdp_err *e)
     pq_col *c = begin_value(w, col, 1, e);
     if (c == NULL)
         return HDP_ERR;
-    buf_putc(&c->defs, 0);
+    putc_fast(&c->defs, 0);
     c->chunk_nulls++;
     return maybe_finish_page(w, c, e);
 }
@@ -466,13 +491,13 @@ int pq_write_null(pq_writer *w, size_t col, hdp_err *e)
 static int put_int(pq_writer *w, pq_col *c, int64_t v, hdp_err *e)
 {
     uint8_t le[8];
-    buf_putc(&c->defs, 1);
+    putc_fast(&c->defs, 1);
     if (c->phys == PQT_INT32) {
         put_le32(le, (uint32_t)v);
-        buf_append(&c->vals, le, 4);
+        put_fast(&c->vals, le, 4);
     } else {
         put_le64(le, (uint64_t)v);
-        buf_append(&c->vals, le, 8);
+        put_fast(&c->vals, le, 8);
     }
     stat_int(c, v);
     return maybe_finish_page(w, c, e);
@@ -502,8 +527,8 @@ int pq_write_bool(pq_writer *w, size_t col, int v, hdp_err *e)
     pq_col *c = begin_value(w, col, ok, e);
     if (c == NULL)
         return HDP_ERR;
-    buf_putc(&c->defs, 1);
-    buf_putc(&c->vals, v ? 1 : 0);
+    putc_fast(&c->defs, 1);
+    putc_fast(&c->vals, v ? 1 : 0);
     stat_int(c, v ? 1 : 0);
     return maybe_finish_page(w, c, e);
 }
@@ -524,7 +549,7 @@ int pq_write_str(pq_writer *w, size_t col, const char *s, size_t n, hdp_err *e)
                 c->idx = xrealloc(c->idx, c->idx_cap * sizeof(*c->idx));
             }
             c->idx[c->nidx++] = (uint32_t)k;
-            buf_putc(&c->defs, 1);
+            putc_fast(&c->defs, 1);
             return maybe_finish_page(w, c, e);
         }
         /* dictionary full: close the dictionary-encoded page, PLAIN from here on */
@@ -535,9 +560,9 @@ int pq_write_str(pq_writer *w, size_t col, const char *s, size_t n, hdp_err *e)
     }
     uint8_t le[4];
     put_le32(le, (uint32_t)n);
-    buf_append(&c->vals, le, 4);
-    buf_append(&c->vals, s, n);
-    buf_putc(&c->defs, 1);
+    put_fast(&c->vals, le, 4);
+    put_fast(&c->vals, s, n);
+    putc_fast(&c->defs, 1);
     stat_str(c, s, n);
     return maybe_finish_page(w, c, e);
 }
@@ -589,8 +614,8 @@ static int flush_column(pq_writer *w, pq_col *c, pqm_column *m, hdp_err *e)
         if (c->dict.len > INT32_MAX)
             return fail(w, e, "dictionary too large", c->name);
         buf_reset(&w->comp);
-        if (pq_compress(w->o.codec, w->o.zstd_level, c->dict.data, c->dict.len, &w->comp, e) !=
-            HDP_OK) {
+        if (pq_compress(&w->cctx, w->o.codec, w->o.zstd_level, c->dict.data, c->dict.len, &w->comp,
+                        e) != HDP_OK) {
             w->failed = 1;
             return HDP_ERR;
         }
@@ -793,6 +818,7 @@ void pq_writer_free(pq_writer *w)
     buf_free(&w->page);
     buf_free(&w->comp);
     buf_free(&w->hdr);
+    pq_codec_ctx_free(&w->cctx);
     if (w->fd >= 0)
         close(w->fd);
     free(w);
