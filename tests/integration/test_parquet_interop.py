@@ -2,7 +2,6 @@
 against files written by pyarrow and DuckDB. The C side is driven through tests/tools/pqtool.c,
 compiled here against build/libhdp.a."""
 
-import datetime
 import json
 import os
 import random
@@ -237,3 +236,31 @@ def test_duckdb_file_read_by_pqtool(pqtool, tmp_path):
     assert pq.ParquetFile(f).metadata.num_row_groups >= 2
     got = dump(pqtool, f)
     assert sorted(got, key=lambda r: int(r["id"])) == expected_text(rows)
+
+
+# ------------------------------------------------------------------ Spark (optional)
+
+@pytest.fixture(scope="module")
+def spark():
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    if shutil.which("java") is None:
+        pytest.skip("no java")
+    session = (pyspark_sql.SparkSession.builder.master("local[1]").appName("hdp-interop")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate())
+    yield session
+    session.stop()
+
+
+@pytest.mark.parametrize("codec", ["snappy", "zstd"])
+def test_hdp_file_read_by_spark(pqtool, tmp_path, spark, codec):
+    rows = make_rows(600, seed=6, extremes=False)
+    f = tmp_path / "hdp.parquet"
+    write_hdp(pqtool, f, rows, codec, rg_rows=250, dict_max=2048)
+    df = spark.read.parquet(str(f))
+    assert df.schema.simpleString() == ("struct<id:bigint,amount:decimal(12,2),ts:timestamp,"
+                                        "name:string,flag:boolean,qty:int>")
+    got = df.selectExpr("id", "amount", "unix_micros(ts) AS ts", "name", "flag",
+                        "qty").orderBy("id").collect()
+    assert [r.asDict() for r in got] == rows
