@@ -10,12 +10,13 @@
 #include "format/parquet_meta.h"
 #include "format/rle.h"
 
-#define PQ_CREATED_BY    "hdp version 0.1"
-#define PQ_MAX_PAGE_ROWS (1u << 20)
-#define PQ_DEFAULT_RG    (1u << 20)
-#define PQ_DEFAULT_PAGE  (1u << 20)
-#define PQ_DEFAULT_DICT  (1u << 20)
-#define PQ_DICT_HARD_MAX (1u << 30) /* entry offsets are 32-bit */
+#define PQ_CREATED_BY     "hdp version 0.1"
+#define PQ_MAX_PAGE_ROWS  (1u << 20)
+#define PQ_DEFAULT_RG     (1u << 20)
+#define PQ_DEFAULT_PAGE   (1u << 20)
+#define PQ_DEFAULT_DICT   (1u << 20)
+#define PQ_MAX_STAT_BYTES 4096
+#define PQ_DICT_HARD_MAX  (1u << 30) /* entry offsets are 32-bit */
 
 typedef struct pq_col {
     char *name;
@@ -541,6 +542,8 @@ int pq_write_str(pq_writer *w, size_t col, const char *s, size_t n, hdp_err *e)
         return HDP_ERR;
     if (n > INT32_MAX)
         return fail(w, e, "string longer than 2 GiB", c->name);
+    if (n == 0)
+        s = ""; /* callers may pass NULL for the empty string */
     if (c->use_dict) {
         int64_t k = dict_lookup(w, c, s, n);
         if (k >= 0) {
@@ -575,6 +578,10 @@ static void fill_stats(pq_col *c, pqm_column *m)
     m->stats.has_null_count = 1;
     m->stats.null_count = c->chunk_nulls;
     if (!c->has_minmax)
+        return;
+    /* like parquet-cpp: long strings would bloat the footer, so no min/max at all */
+    if (c->phys == PQT_BYTE_ARRAY &&
+        (c->smin.len > PQ_MAX_STAT_BYTES || c->smax.len > PQ_MAX_STAT_BYTES))
         return;
     uint8_t *mn, *mx;
     size_t n;

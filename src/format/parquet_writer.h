@@ -9,7 +9,8 @@
  * RLE_DICTIONARY-encoded with a PLAIN dictionary page until the dictionary outgrows
  * opts.dict_max_bytes, then PLAIN for the rest of the column (for the rest of the file).
  * Per column chunk statistics: min_value/max_value (signed for integers, decimals and
- * timestamps; unsigned bytewise for strings) and null_count. Logical types are written both
+ * timestamps; unsigned bytewise for strings; left out when a string bound is longer than
+ * 4 KiB) and null_count. Logical types are written both
  * as converted_type and logicalType:
  *   PQ_DECIMAL      INT64, DECIMAL(precision<=18, scale), value = unscaled (cents for 12,2)
  *   PQ_TIMESTAMP_US INT64, TIMESTAMP(MICROS, isAdjustedToUTC=true), µs since the Unix epoch

@@ -12,7 +12,8 @@ void tc_writer_init(tc_writer *w, hdp_buf *out)
 
 static uint64_t zigzag64(int64_t v)
 {
-    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    uint64_t u = (uint64_t)v;
+    return (u << 1) ^ (0 - (u >> 63)); /* all ones when negative */
 }
 
 void tc_put_varint(tc_writer *w, uint64_t v)

@@ -224,6 +224,12 @@ def test_pyarrow_file_read_by_pqtool(pqtool, tmp_path, compression, use_dictiona
         assert s["nulls"] == nulls
         if s["col"] in ("id", "qty", "ts"):
             assert (int(s["min"]), int(s["max"])) == (lo, hi)
+        elif s["col"] == "amount":  # FIXED_LEN_BYTE_ARRAY, big-endian
+            assert (Decimal(s["min"]) * 100, Decimal(s["max"]) * 100) == (lo, hi)
+        elif s["col"] == "name":
+            assert (s["min"].encode(), s["max"].encode()) == (lo, hi)
+        else:
+            assert (s["min"], s["max"]) == (str(int(lo)), str(int(hi)))
 
 
 def test_duckdb_file_read_by_pqtool(pqtool, tmp_path):

@@ -229,6 +229,31 @@ static void test_string_stats_unsigned(void **state)
         assert_int_equal(s.null_count, 1);
         pq_reader_free(r);
     }
+    /* a string bound longer than 4 KiB: no min/max, but the null count stays */
+    char *big = malloc(5000);
+    memset(big, 'x', 5000);
+    buf_reset(&f);
+    pq_writer *w = pq_writer_open_sink(mem_sink, &f, &col, 1, NULL, &e);
+    assert_int_equal(pq_write_str(w, 0, big, 5000, &e), HDP_OK);
+    assert_int_equal(pq_end_row(w, &e), HDP_OK);
+    assert_int_equal(pq_write_str(w, 0, NULL, 0, &e), HDP_OK); /* NULL pointer, empty */
+    assert_int_equal(pq_end_row(w, &e), HDP_OK);
+    assert_int_equal(pq_writer_close(w, &e), HDP_OK);
+    pq_reader *r = pq_reader_open_mem(f.data, f.len, &e);
+    pq_stats s;
+    size_t rows, len;
+    assert_int_equal(pq_reader_stats(r, 0, 0, &s, &e), HDP_OK);
+    assert_false(s.has_min_max);
+    assert_true(s.has_null_count);
+    assert_int_equal(pq_reader_load(r, 0, &rows, &e), HDP_OK);
+    assert_int_equal(rows, 2);
+    assert_memory_equal(pq_get_str(r, 0, 0, &len), big, 5000);
+    assert_int_equal(len, 5000);
+    (void)pq_get_str(r, 0, 1, &len);
+    assert_int_equal(len, 0);
+    assert_false(pq_is_null(r, 0, 1));
+    pq_reader_free(r);
+    free(big);
     buf_free(&f);
 }
 
