@@ -81,7 +81,8 @@ int64_t pq_writer_rows(const pq_writer *w);
  * For the path variant, the file is fsync'ed and closed. */
 int pq_writer_close(pq_writer *w, hdp_err *e);
 
-/* Releases a writer without finishing the file (abort paths). Accepts NULL. */
+/* Releases a writer without finishing the file (abort paths). Accepts NULL. A path
+ * writer leaves the partial file behind: write to a temporary name and rename on success. */
 void pq_writer_free(pq_writer *w);
 
 #endif

@@ -197,6 +197,20 @@ def test_hdp_dictionary_fallback_read_by_pyarrow(pqtool, tmp_path):
     assert dump(pqtool, f) == expected_text(rows)
 
 
+def test_hdp_single_entry_dictionary(pqtool, tmp_path):
+    """One distinct string: dictionary indices have bit width 0, which readers must accept."""
+    rows = make_rows(300, seed=7, extremes=False)
+    for r in rows:
+        r["name"] = None if r["id"] % 7 == 0 else "same"
+    f = tmp_path / "one.parquet"
+    write_hdp(pqtool, f, rows, "snappy", rg_rows=1000)
+    assert pq.read_table(f).column("name").to_pylist() == [r["name"] for r in rows]
+    got = duckdb.connect().execute("SELECT name FROM read_parquet(?) ORDER BY id",
+                                   [str(f)]).fetchall()
+    assert [g[0] for g in got] == [r["name"] for r in rows]
+    assert dump(pqtool, f) == expected_text(rows)
+
+
 # ------------------------------------------------------------------ others write, hdp reads
 
 @pytest.mark.parametrize("compression,use_dictionary,page_version", [
