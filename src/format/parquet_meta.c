@@ -127,8 +127,10 @@ void pqm_file_encode(const pqm_file *f, hdp_buf *out)
         tc_field_i64(&w, 3, rg->num_rows);
         tc_field_i64(&w, 5, rg->file_offset);
         tc_field_i64(&w, 6, rg->total_compressed_size);
-        tc_field(&w, TC_I16, 7);
-        tc_put_i32(&w, (int32_t)i);
+        if (i <= INT16_MAX) {
+            tc_field(&w, TC_I16, 7); /* ordinal */
+            tc_put_i32(&w, (int32_t)i);
+        }
         tc_struct_end(&w);
     }
     put_bytes_field(&w, 6, f->created_by);
@@ -536,8 +538,10 @@ int pqm_file_decode(const uint8_t *p, size_t n, pqm_file *f, hdp_err *e)
         pqm_file_free(f);
         return HDP_ERR;
     }
-    if (f->schema == NULL)
+    if (f->schema == NULL) {
+        pqm_file_free(f);
         return hdp_fail(e, "parquet footer: no schema");
+    }
     return HDP_OK;
 }
 
