@@ -244,8 +244,11 @@ static int cmd_write(int argc, char **argv)
     char *f[64];
     int isnull[64];
     hdp_err e = {{0}};
-    if ((len = getline(&line, &cap, stdin)) <= 0)
+    len = getline(&line, &cap, stdin);
+    if (len <= 0) {
+        free(line);
         return die("no header line");
+    }
     if (line[len - 1] == '\n')
         line[len - 1] = '\0';
     char *hdr = xstrdup(line);
@@ -274,7 +277,10 @@ static int cmd_write(int argc, char **argv)
     if (w == NULL)
         return die(e.msg);
     int rc = 0;
-    while ((len = getline(&line, &cap, stdin)) > 0) {
+    while (1) {
+        len = getline(&line, &cap, stdin);
+        if (len <= 0)
+            break;
         if (line[len - 1] == '\n')
             line[len - 1] = '\0';
         size_t n = split(line, f, 64, isnull);
@@ -296,8 +302,9 @@ static int cmd_write(int argc, char **argv)
                 break;
             case PQ_DECIMAL:
                 if (parse_decimal(f[c], cols[c].scale, &v) != 0)
-                    return die("bad decimal");
-                rc = pq_write_i64(w, c, v, &e);
+                    rc = hdp_fail(&e, "bad decimal %s", f[c]);
+                else
+                    rc = pq_write_i64(w, c, v, &e);
                 break;
             default:
                 rc = pq_write_i64(w, c, strtoll(f[c], NULL, 10), &e);
