@@ -304,6 +304,14 @@ const pq_column_def *pq_reader_column(const pq_reader *r, size_t col)
     return col < r->ncols ? &r->cols[col].def : NULL;
 }
 
+long pq_reader_find_column(const pq_reader *r, const char *name)
+{
+    for (size_t i = 0; i < r->ncols; i++)
+        if (strcmp(r->cols[i].def.name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
 int64_t pq_reader_num_rows(const pq_reader *r)
 {
     return r->meta.num_rows;

@@ -32,6 +32,8 @@ void pq_reader_free(pq_reader *r); /* accepts NULL */
 size_t pq_reader_ncols(const pq_reader *r);
 /* Column description: name (NUL-terminated, owned by the reader), type, precision, scale. */
 const pq_column_def *pq_reader_column(const pq_reader *r, size_t col);
+/* Index of the column called name, or -1. */
+long pq_reader_find_column(const pq_reader *r, const char *name);
 int64_t pq_reader_num_rows(const pq_reader *r);
 size_t pq_reader_num_row_groups(const pq_reader *r);
 const char *pq_reader_created_by(const pq_reader *r); /* "" when absent */

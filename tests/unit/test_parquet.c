@@ -105,6 +105,9 @@ static void check_table(const hdp_buf *file, size_t rows, size_t rg_rows, int di
         assert_string_equal(d->name, COLS[c].name);
         assert_int_equal(d->type, COLS[c].type);
     }
+    assert_int_equal(pq_reader_find_column(r, "flag"), C_FLAG);
+    assert_int_equal(pq_reader_find_column(r, "nope"), -1);
+    assert_null(pq_reader_column(r, NCOLS));
     assert_int_equal(pq_reader_column(r, C_AMOUNT)->precision, 12);
     assert_int_equal(pq_reader_column(r, C_AMOUNT)->scale, 2);
     assert_string_equal(pq_reader_created_by(r), "hdp version 0.1");
