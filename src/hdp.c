@@ -26,8 +26,10 @@ const hdp_command hdp_commands[] = {
      "  --seed S              deterministic for a given seed (default 1)\n"
      "  --customers N         customers to create when fewer exist (default 5000)\n"
      "  --products N          products to create when fewer exist (default 500)\n"},
-    {"capture", cmd_not_built, "Stream changes from slot hdp_lake into the raw zone of the lake.",
-     NOT_BUILT},
+    {"capture", cmd_capture,
+     "Stream changes from slot hdp_lake into the raw zone of the lake (JSON Lines).",
+     "Runs until SIGTERM/SIGINT; one object per table and segment, published when the\n"
+     "segment closes; reconnects to PostgreSQL and the lake with backoff.\n"},
     {"speed", cmd_speed, "Stream changes from slot hdp_speed into per-segment aggregates in Redis.",
      "Runs until SIGTERM/SIGINT; reconnects to PostgreSQL and Redis with backoff.\n"},
     {"serve", cmd_serve, "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",

@@ -7,9 +7,11 @@
 #include "cmd/cmd.h"
 #include "core/embedded.h"
 #include "io/pg.h"
+#include "capture/capture.h"
+#include "io/lake.h"
 #include "speed/speed_consumer.h"
 
-static const char *const consumer_slots[] = {SPEED_SLOT, NULL};
+static const char *const consumer_slots[] = {SPEED_SLOT, CAPTURE_SLOT, NULL};
 
 /* The database a DSN names, or `def` when it names none. */
 static void dsn_dbname(const char *dsn, const char *def, char *out, size_t outlen)
@@ -124,6 +126,18 @@ static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
     return rc == HDP_OK ? HDP_OK : HDP_ERR;
 }
 
+static int init_lake(const hdp_config *cfg, hdp_err *e)
+{
+    hdp_lake *lk = lake_open(cfg, e);
+    if (lk == NULL)
+        return HDP_ERR;
+    int rc = lake_ensure(lk, e);
+    if (rc == HDP_OK)
+        printf("init: lake %s ready\n", lake_describe(lk));
+    lake_close(lk);
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
+
 int cmd_init(int argc, char **argv, hdp_config *cfg)
 {
     int drop_slots = 0;
@@ -138,7 +152,8 @@ int cmd_init(int argc, char **argv, hdp_config *cfg)
     dsn_dbname(cfg->source_dsn, "shop", shop, sizeof(shop));
     dsn_dbname(cfg->dwh_dsn, "dwh", dwh, sizeof(dwh));
     if (ensure_database(cfg->source_dsn, shop, &e) != HDP_OK ||
-        ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK || init_source(cfg, drop_slots, &e))
+        ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK || init_source(cfg, drop_slots, &e) ||
+        init_lake(cfg, &e))
         return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
     printf("init: ok\n");
     return EXIT_OK;

@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "core/speed_model.h"
 #include "io/pg.h"
+#include "capture/capture.h"
 #include "speed/speed_consumer.h"
 
 typedef struct consumer_info {
@@ -16,7 +17,8 @@ typedef struct consumer_info {
     const char *slot;
 } consumer_info;
 
-static const consumer_info consumers[] = {{"speed", SPEED_SLOT}, {NULL, NULL}};
+static const consumer_info consumers[] = {
+    {"speed", SPEED_SLOT}, {"capture", CAPTURE_SLOT}, {NULL, NULL}};
 
 typedef struct svc {
     const char *name;

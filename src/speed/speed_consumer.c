@@ -11,6 +11,7 @@
 
 #include "core/decimal.h"
 #include "core/log.h"
+#include "core/retry.h"
 #include "core/segment.h"
 #include "core/timeutil.h"
 #include "format/pgoutput.h"
@@ -526,12 +527,14 @@ static int session(consumer *c, volatile int *stop, hdp_err *e)
     return HDP_OK;
 }
 
-static void sleep_ms(int ms, volatile int *stop)
+static int session_fn(void *ctx, volatile int *stop, hdp_err *e)
 {
-    for (int i = 0; i < ms / 50 && !*stop; i++) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    return session(ctx, stop, e);
+}
+
+static void cleanup_fn(void *ctx)
+{
+    session_close(ctx);
 }
 
 int speed_run(const hdp_config *cfg, volatile int *stop, hdp_err *e)
@@ -542,21 +545,7 @@ int speed_run(const hdp_config *cfg, volatile int *stop, hdp_err *e)
     speed_dims_init(&c.dims);
     speed_tx_init(&c.tx);
     speed_batch_init(&c.batch);
-    int backoff_ms = 250;
-    int rc = HDP_OK;
-    while (!*stop) {
-        int64_t started = mono_us();
-        rc = session(&c, stop, e);
-        session_close(&c);
-        if (*stop || rc == HDP_ERR)
-            break;
-        if (mono_us() - started > 30 * USEC_PER_SEC)
-            backoff_ms = 250;
-        log_warn("%s; reconnecting in %d ms", e->msg, backoff_ms);
-        sleep_ms(backoff_ms, stop);
-        backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
-        rc = HDP_OK;
-    }
+    int rc = retry_run(session_fn, cleanup_fn, &c, stop, 5000, e);
     log_info("stopped after %" PRIu64 " applied transactions (LSN %" PRIu64 ")", c.applied_tx,
              c.applied_lsn);
     speed_dims_free(&c.dims);
@@ -565,5 +554,5 @@ int speed_run(const hdp_config *cfg, volatile int *stop, hdp_err *e)
     free(c.rels);
     buf_free(&c.ids_p);
     buf_free(&c.ids_o);
-    return rc == HDP_ERR ? HDP_ERR : HDP_OK;
+    return rc;
 }
