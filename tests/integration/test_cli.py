@@ -24,7 +24,7 @@ def test_help_lists_every_subcommand():
 
 
 def test_not_built_commands_say_so_and_exit_1():
-    for cmd in ["capture", "scheduler", "run"]:
+    for cmd in ["scheduler", "run"]:
         out = run(cmd)
         assert out.returncode == 1 and "not built yet" in out.stderr
 
