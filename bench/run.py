@@ -99,6 +99,16 @@ def vm_hwm_kib(pid):
     return None
 
 
+def cpu_s(pid):
+    """User+system CPU seconds of a process (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+
+
 def busiest_day(st):
     rows = st.query("SELECT to_char(paid_at, 'YYYY-MM-DD'), count(*) FROM orders "
                     "WHERE paid_at < %s GROUP BY 1 ORDER BY 2 DESC LIMIT 1", (MARKER_DAY,))
@@ -176,10 +186,17 @@ def bench_catchup(st, quick):
         "starting speed")
     t0 = time.monotonic()
     proc = st.start_speed()
-    hwm = 0
+    hwm, sender, cpu0 = 0, None, {}
+    redis_cpu0 = cpu_s(st.redis.pid)
     while True:
         lag = slot_lag(st, target)
         hwm = max(hwm, vm_hwm_kib(proc.pid) or 0)
+        if sender is None:
+            rows = st.query("SELECT active_pid FROM pg_replication_slots "
+                            "WHERE slot_name = 'hdp_speed' AND active_pid IS NOT NULL")
+            if rows:
+                sender = rows[0][0]
+                cpu0 = cpu_s(sender)
         if lag <= 0:
             break
         if proc.poll() is not None:
@@ -189,12 +206,17 @@ def bench_catchup(st, quick):
         time.sleep(0.02)
     secs = time.monotonic() - t0
     hwm = max(hwm, vm_hwm_kib(proc.pid) or 0)
+    cpu = {"hdp_speed": cpu_s(proc.pid),
+           "pg_walsender": (cpu_s(sender) or 0) - (cpu0 or 0) if sender else None,
+           "redis": (cpu_s(st.redis.pid) or 0) - (redis_cpu0 or 0)}
     res = {"orders": n, "generate_s": round(gen_s, 2),
            "generate_orders_per_s": g.get("orders_per_s"), "items": g.get("items"),
            "row_changes": changes, "backlog_wal_mb": round(backlog_bytes / 1e6, 1),
            "catchup_s": round(secs, 3), "orders_per_s": round(n / secs),
            "changes_per_s": round(changes / secs), "wal_mb_per_s": round(backlog_bytes / 1e6 / secs, 1),
-           "speed_peak_rss_mb": round(hwm / 1024, 1)}
+           "speed_peak_rss_mb": round(hwm / 1024, 1),
+           "cpu_s_during_catchup": {k: None if v is None else round(v, 2)
+                                    for k, v in cpu.items()}}
     log(f"catch-up: {res}")
     return res
 
@@ -329,7 +351,7 @@ def summary_rows(res):
                      f"{fmt(fl['max_ms'])} ms ({fl['markers']} markers)", "≤ ~100 ms",
                      "yes" if fl["max_ms"] is not None and fl["max_ms"] <= 100 else "NO"))
     for k in ("freshness", "catchup", "api"):
-        if res.get(k, {}).get("error"):
+        if res.get(k, {}).get("error"):  # also when a server died under a measured section
             rows.append((k, "FAILED: " + res[k]["error"], "", "NO"))
     return rows
 
@@ -405,6 +427,7 @@ def main():
             st.start_serve()
             wait_caught_up(st, timeout=60)
             for name in only:
+                st.revive()
                 try:
                     res[name] = SECTIONS[name](st, args.quick)
                 except KeyboardInterrupt:
@@ -412,6 +435,9 @@ def main():
                 except Exception as e:
                     log(f"{name}: FAILED: {e}")
                     res[name] = {"error": str(e)}
+                dead = st.revive()
+                if dead:  # a section whose servers died under it is not a measurement
+                    res[name]["error"] = "; ".join(dead) + " during the section"
     except KeyboardInterrupt:
         log("interrupted; stack stopped")
         sys.exit(130)

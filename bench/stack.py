@@ -66,7 +66,7 @@ class Stack:
         self.http_port = port()
         self.env = dict(os.environ)
         self.env.update({
-            "HDP_ENV_FILE": "/dev/null", "HDP_API_TOKEN": "", "HDP_LOG_LEVEL": "warn",
+            "HDP_ENV_FILE": "/dev/null", "HDP_API_TOKEN": "", "HDP_LOG_LEVEL": "info",
             "HDP_SOURCE_DSN": self.dsn(),
             "HDP_DWH_DSN": self.pg.dsn("dwh"),
             "HDP_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
@@ -132,6 +132,22 @@ class Stack:
         self.serve = self.spawn("serve", "serve")
         wait_port(self.http_port, proc=self.serve)
         return self.serve
+
+    def revive(self):
+        """Restarts speed/serve when they died (something outside may have stopped them);
+        returns what was found dead, as "name exited N", for the report."""
+        dead = []
+        if self.speed is not None and self.speed.poll() is not None:
+            dead.append(f"hdp speed exited {self.speed.returncode}")
+            self.procs.remove(self.speed)
+            self.start_speed()
+        if self.serve is not None and self.serve.poll() is not None:
+            dead.append(f"hdp serve exited {self.serve.returncode}")
+            self.procs.remove(self.serve)
+            self.start_serve()
+        for d in dead:
+            self.log(f"stack: {d} unexpectedly; restarted")
+        return dead
 
     # source queries --------------------------------------------------------------------------
     def connect(self):
