@@ -209,12 +209,15 @@ def bench_catchup(st, quick):
     cpu = {"hdp_speed": cpu_s(proc.pid),
            "pg_walsender": (cpu_s(sender) or 0) - (cpu0 or 0) if sender else None,
            "redis": (cpu_s(st.redis.pid) or 0) - (redis_cpu0 or 0)}
+    spill = st.query("SELECT spill_txns, spill_bytes FROM pg_stat_replication_slots "
+                     "WHERE slot_name = 'hdp_speed'")
     res = {"orders": n, "generate_s": round(gen_s, 2),
            "generate_orders_per_s": g.get("orders_per_s"), "items": g.get("items"),
            "row_changes": changes, "backlog_wal_mb": round(backlog_bytes / 1e6, 1),
            "catchup_s": round(secs, 3), "orders_per_s": round(n / secs),
            "changes_per_s": round(changes / secs), "wal_mb_per_s": round(backlog_bytes / 1e6 / secs, 1),
            "speed_peak_rss_mb": round(hwm / 1024, 1),
+           "slot_spill_txns_bytes": list(spill[0]) if spill else None,
            "cpu_s_during_catchup": {k: None if v is None else round(v, 2)
                                     for k, v in cpu.items()}}
     log(f"catch-up: {res}")
