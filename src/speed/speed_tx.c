@@ -31,12 +31,12 @@ void speed_tx_begin(speed_tx *t, uint64_t end_lsn, int64_t commit_us)
     buf_reset(&t->arena);
 }
 
-/* Copies a row; its city goes into the arena as an offset, fixed up in speed_tx_apply()
- * (the arena may move while the transaction grows). */
-static void copy_row(speed_tx *t, speed_order_row *dst, const speed_order_row *src)
+/* Copies a row; its city goes into the arena and is found again by offset. */
+static void copy_row(speed_tx *t, speed_order_row *dst, size_t *off, const speed_order_row *src)
 {
     *dst = *src;
-    dst->city = (const char *)(uintptr_t)t->arena.len;
+    dst->city = NULL;
+    *off = t->arena.len;
     buf_append(&t->arena, src->city, src->city_len);
 }
 
@@ -50,11 +50,11 @@ void speed_tx_order(speed_tx *t, const speed_order_row *old_row, const speed_ord
     memset(c, 0, sizeof(*c));
     if (old_row) {
         c->has_old = 1;
-        copy_row(t, &c->old_row, old_row);
+        copy_row(t, &c->old_row, &c->old_city_off, old_row);
     }
     if (new_row) {
         c->has_new = 1;
-        copy_row(t, &c->new_row, new_row);
+        copy_row(t, &c->new_row, &c->new_city_off, new_row);
         if (!old_row)
             i64map_put(&t->inserted, new_row->order_id, 1);
     }
@@ -89,21 +89,21 @@ static void push_id(hdp_buf *b, int64_t id)
     buf_append(b, &id, sizeof(id));
 }
 
-static void fix_cities(speed_tx *t)
+/* Points every row's city into the arena (call once the transaction is complete). */
+static void resolve_cities(speed_tx *t)
 {
     for (size_t i = 0; i < t->nchanges; i++) {
         speed_tx_change *c = &t->changes[i];
-        if (c->has_old && (uintptr_t)c->old_row.city <= t->arena.len)
-            c->old_row.city = t->arena.data + (uintptr_t)c->old_row.city;
-        if (c->has_new && (uintptr_t)c->new_row.city <= t->arena.len)
-            c->new_row.city = t->arena.data + (uintptr_t)c->new_row.city;
+        c->old_row.city = t->arena.data + c->old_city_off;
+        c->new_row.city = t->arena.data + c->new_city_off;
     }
 }
 
-void speed_tx_missing(const speed_tx *t, const speed_dims *d, hdp_buf *products, hdp_buf *orders)
+void speed_tx_missing(speed_tx *t, const speed_dims *d, hdp_buf *products, hdp_buf *orders)
 {
     buf_reset(products);
     buf_reset(orders);
+    resolve_cities(t);
     for (size_t i = 0; i < t->nitems; i++)
         if (speed_dims_product_cat(d, t->items[i].product_id) < 0)
             push_id(products, t->items[i].product_id);
@@ -113,14 +113,7 @@ void speed_tx_missing(const speed_tx *t, const speed_dims *d, hdp_buf *products,
         const int64_t *pairs;
         size_t n;
         int64_t dummy;
-        /* City strings are still arena offsets here; moves_money compares lengths and
-         * offsets-as-pointers only for equality of content, so fix them on a copy. */
-        speed_tx_change cc = *c;
-        if (cc.has_old)
-            cc.old_row.city = t->arena.data + (uintptr_t)c->old_row.city;
-        if (cc.has_new)
-            cc.new_row.city = t->arena.data + (uintptr_t)c->new_row.city;
-        if (!moves_money(&cc) || i64map_get(&t->inserted, id, &dummy) ||
+        if (!moves_money(c) || i64map_get(&t->inserted, id, &dummy) ||
             speed_dims_get_order(d, id, &pairs, &n))
             continue;
         push_id(orders, id);
@@ -285,7 +278,7 @@ static void cache_items(speed_tx *t, speed_dims *d, speed_batch *b)
 
 void speed_tx_apply(speed_tx *t, speed_dims *d, int64_t seg, speed_batch *b)
 {
-    fix_cities(t);
+    resolve_cities(t);
     cache_items(t, d, b);
     for (size_t i = 0; i < t->nchanges; i++) {
         const speed_tx_change *c = &t->changes[i];

@@ -33,7 +33,8 @@ typedef struct speed_order_row {
 
 typedef struct speed_tx_change {
     int has_old, has_new;
-    speed_order_row old_row, new_row; /* city points into the tx arena */
+    speed_order_row old_row, new_row;  /* city resolved from the offsets by resolve_cities() */
+    size_t old_city_off, new_city_off; /* into the tx arena, which may move as it grows */
 } speed_tx_change;
 
 typedef struct speed_tx_item {
@@ -62,7 +63,7 @@ void speed_tx_item_insert(speed_tx *t, const speed_tx_item *item);
 /* Fills the ids the dims lack: products of this tx's items, and orders whose money moves
  * but whose categories are neither in this tx nor cached. Arrays are caller-owned buffers
  * of int64_t, reset first. */
-void speed_tx_missing(const speed_tx *t, const speed_dims *d, hdp_buf *products, hdp_buf *orders);
+void speed_tx_missing(speed_tx *t, const speed_dims *d, hdp_buf *products, hdp_buf *orders);
 
 /* Adds this transaction's deltas (segment seg) to the batch, quarantining what it cannot
  * attribute, and caches the categories of the orders it placed. */
