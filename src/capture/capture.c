@@ -254,16 +254,6 @@ static int on_message(capture *c, const uint8_t *data, size_t len, hdp_err *e)
 
 /* ------------------------------------------------------------------ session */
 
-static int maybe_heartbeat(capture *c, hdp_err *e)
-{
-    int64_t mono = mono_us();
-    if (c->in_tx || !segment_heartbeat_due(c->segment, c->cfg->segment_seconds, now_unix_us(), mono,
-                                           c->last_heartbeat_us))
-        return HDP_OK;
-    c->last_heartbeat_us = mono;
-    return pg_heartbeat(c->sql, e) == HDP_OK ? HDP_OK : HDP_RETRY;
-}
-
 static int session(void *ctx, volatile int *stop, hdp_err *e)
 {
     capture *c = ctx;
@@ -292,7 +282,8 @@ static int session(void *ctx, volatile int *stop, hdp_err *e)
         if (rc == HDP_OK)
             rc = pg_stream_tick(&c->stream, !c->in_tx && c->nspools == 0, e);
         if (rc == HDP_OK)
-            rc = maybe_heartbeat(c, e);
+            rc = pg_stream_heartbeat(c->sql, c->in_tx, c->segment, c->cfg->segment_seconds,
+                                     &c->last_heartbeat_us, e);
         if (rc != HDP_OK)
             return rc;
     }

@@ -126,6 +126,18 @@ void buf_put_i64(hdp_buf *b, int64_t v)
     buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+void buf_put_uvarint(hdp_buf *b, uint64_t v)
+{
+    uint8_t tmp[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+        tmp[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    tmp[n++] = (uint8_t)v;
+    buf_append(b, tmp, n);
+}
+
 void buf_put_json_str(hdp_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

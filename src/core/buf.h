@@ -27,6 +27,8 @@ void buf_puts(hdp_buf *b, const char *s);
 void buf_putc(hdp_buf *b, char c);
 void buf_printf(hdp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_i64(hdp_buf *b, int64_t v);
+/* Appends v as an unsigned LEB128 varint (Thrift compact and Parquet RLE headers). */
+void buf_put_uvarint(hdp_buf *b, uint64_t v);
 /* Appends s as a JSON string literal, quotes included. */
 void buf_put_json_str(hdp_buf *b, const char *s, size_t n);
 /* Takes the bytes out: the caller owns the returned pointer, the buffer is empty again. */

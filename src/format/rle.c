@@ -12,18 +12,6 @@ int rle_bit_width(uint32_t max_value)
     return w;
 }
 
-static void put_varint(hdp_buf *out, uint64_t v)
-{
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    buf_append(out, tmp, n);
-}
-
 /* Both encoders share one algorithm over an accessor; a macro keeps the hot loops free of
  * indirect calls. */
 #define RLE_ENCODE_BODY(VALS, N, BW, OUT)                                                          \
@@ -38,7 +26,7 @@ static void put_varint(hdp_buf *out, uint64_t v)
                 uint32_t v = (VALS)[i];                                                            \
                 uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),                \
                                  (uint8_t)(v >> 24)};                                              \
-                put_varint((OUT), (uint64_t)r << 1);                                               \
+                buf_put_uvarint((OUT), (uint64_t)r << 1);                                          \
                 buf_append((OUT), le, vbytes);                                                     \
                 i += r;                                                                            \
                 continue;                                                                          \
@@ -56,7 +44,7 @@ static void put_varint(hdp_buf *out, uint64_t v)
                     break;                                                                         \
             } while (1);                                                                           \
             size_t groups = (j - i) / 8;                                                           \
-            put_varint((OUT), ((uint64_t)groups << 1) | 1);                                        \
+            buf_put_uvarint((OUT), ((uint64_t)groups << 1) | 1);                                   \
             buf_reserve((OUT), groups *(size_t)(BW) + 8);                                          \
             uint8_t *o = (uint8_t *)(OUT)->data + (OUT)->len;                                      \
             uint64_t acc = 0;                                                                      \

@@ -18,14 +18,7 @@ static uint64_t zigzag64(int64_t v)
 
 void tc_put_varint(tc_writer *w, uint64_t v)
 {
-    uint8_t tmp[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    tmp[n++] = (uint8_t)v;
-    buf_append(w->out, tmp, n);
+    buf_put_uvarint(w->out, v);
 }
 
 void tc_put_i32(tc_writer *w, int32_t v)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/segment.h"
 #include "core/timeutil.h"
 #include "io/pg.h"
 
@@ -113,4 +114,14 @@ void pg_stream_close(pg_stream *s)
     if (s->conn)
         PQfinish(s->conn);
     memset(s, 0, sizeof(*s));
+}
+
+int pg_stream_heartbeat(PGconn *sql, int in_tx, int64_t segment, int64_t seconds,
+                        int64_t *last_beat_mono_us, hdp_err *e)
+{
+    int64_t mono = mono_us();
+    if (in_tx || !segment_heartbeat_due(segment, seconds, now_unix_us(), mono, *last_beat_mono_us))
+        return HDP_OK;
+    *last_beat_mono_us = mono;
+    return pg_heartbeat(sql, e) == HDP_OK ? HDP_OK : HDP_RETRY;
 }

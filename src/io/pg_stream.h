@@ -40,6 +40,11 @@ void pg_stream_confirm(pg_stream *s, uint64_t lsn);
  * idle, first confirms the server's keepalive position. */
 int pg_stream_tick(pg_stream *s, int idle, hdp_err *e);
 
+/* Writes a heartbeat on the source through `sql` when the open segment's time is over, so a
+ * quiet stream still closes it (core/segment.h). Not inside a transaction (in_tx). */
+int pg_stream_heartbeat(PGconn *sql, int in_tx, int64_t segment, int64_t seconds,
+                        int64_t *last_beat_mono_us, hdp_err *e);
+
 void pg_stream_close(pg_stream *s);
 
 #endif

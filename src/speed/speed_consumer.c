@@ -347,15 +347,6 @@ static int flush(consumer *c, hdp_err *e)
 }
 
 /* Moves a quiet source on once the open segment's time is over, so it closes. */
-static int maybe_heartbeat(consumer *c, hdp_err *e)
-{
-    int64_t mono = mono_us();
-    if (c->in_tx || !segment_heartbeat_due(c->segment, c->cfg->segment_seconds, now_unix_us(), mono,
-                                           c->last_heartbeat_us))
-        return HDP_OK;
-    c->last_heartbeat_us = mono;
-    return pg_heartbeat(c->sql, e) == HDP_OK ? HDP_OK : HDP_RETRY;
-}
 
 /* ------------------------------------------------------------------ messages */
 
@@ -516,7 +507,8 @@ static int session(consumer *c, volatile int *stop, hdp_err *e)
         }
         rc = pg_stream_tick(&c->stream, !c->in_tx && c->batch.ntx == 0, e);
         if (rc == HDP_OK)
-            rc = maybe_heartbeat(c, e);
+            rc = pg_stream_heartbeat(c->sql, c->in_tx, c->segment, c->cfg->segment_seconds,
+                                     &c->last_heartbeat_us, e);
         if (rc != HDP_OK)
             return rc;
     }
