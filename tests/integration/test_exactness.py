@@ -61,6 +61,15 @@ def test_redis_outage_of_5s_during_generation_recovers_exact(stack):
     assert "reconnecting" in stack.log("speed")
 
 
+def test_postgres_restart_is_survived_exact(stack):
+    from pgserver import restart_postgres
+    stack.hdp("generate", "--orders", "500", "--days", "1", "--seed", "10")
+    restart_postgres(stack.pg)
+    stack.hdp("generate", "--orders", "500", "--days", "1", "--seed", "11")
+    assert_exact(stack)
+    assert "reconnecting" in stack.log("speed")
+
+
 def test_serve_answers_503_json_while_redis_is_down(stack):
     from services import stop_redis, start_redis
     stop_redis(stack.redis)
