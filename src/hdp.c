@@ -35,7 +35,14 @@ const hdp_command hdp_commands[] = {
     {"serve", cmd_serve, "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",
      "Runs until SIGTERM/SIGINT.\n"},
     {"scheduler", cmd_not_built, "Run the batch DAG every HDP_BATCH_INTERVAL seconds.", NOT_BUILT},
-    {"run", cmd_not_built, "Run one batch task or the whole DAG once.", NOT_BUILT},
+    {"run", cmd_run, "Run one batch task or the whole DAG once (or --every S seconds).",
+     "Arguments: TASK|dag [--every SECONDS] [--row-group-rows N]\n"
+     "Tasks:\n  compact   raw JSON Lines of closed segments -> Parquet in curated/, published\n"
+     "            through curated/_manifests/<table>/v<N>.json; bad lines -> quarantine/\n"
+     "  dag       every task, in order\n"
+     "Options:\n  --every S           repeat every S seconds until SIGTERM/SIGINT\n"
+     "  --row-group-rows N  rows per Parquet row group (default 1048576)\n"
+     "Prints one summary line per task and run. Exit 2 on an unknown task, 1 on a failure.\n"},
     {"status", cmd_status, "Show consumers' replication lag and the health of each service.",
      "Options:\n  --json   machine-readable output\n"},
     {"reconcile", cmd_reconcile,

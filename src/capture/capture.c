@@ -169,8 +169,8 @@ static int close_segment(capture *c, hdp_err *e)
         return rc == HDP_ERR ? HDP_RETRY : rc; /* replay the segment after a pause */
     if (c->nspools) {
         c->closed_segments++;
-        log_info("segment %lld closed: %zu object(s) in %s", (long long)c->open_seg,
-                 c->nspools, lake_describe(c->lake));
+        log_info("segment %lld closed: %zu object(s) in %s", (long long)c->open_seg, c->nspools,
+                 lake_describe(c->lake));
     }
     spool_discard_all(c);
     c->closed_end = c->open_last_end;
@@ -257,8 +257,8 @@ static int on_message(capture *c, const uint8_t *data, size_t len, hdp_err *e)
 static int maybe_heartbeat(capture *c, hdp_err *e)
 {
     int64_t mono = mono_us();
-    if (c->in_tx || !segment_heartbeat_due(c->segment, c->cfg->segment_seconds, now_unix_us(),
-                                           mono, c->last_heartbeat_us))
+    if (c->in_tx || !segment_heartbeat_due(c->segment, c->cfg->segment_seconds, now_unix_us(), mono,
+                                           c->last_heartbeat_us))
         return HDP_OK;
     c->last_heartbeat_us = mono;
     return pg_heartbeat(c->sql, e) == HDP_OK ? HDP_OK : HDP_RETRY;

@@ -4,8 +4,15 @@
 
 #include "core/timeutil.h"
 
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26,
-       OID_TIMESTAMP = 1114, OID_TIMESTAMPTZ = 1184 };
+enum {
+    OID_BOOL = 16,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_OID = 26,
+    OID_TIMESTAMP = 1114,
+    OID_TIMESTAMPTZ = 1184
+};
 
 static int is_integer_text(const char *s, uint32_t n)
 {
@@ -64,8 +71,7 @@ void rowjson_append(hdp_buf *out, const rowjson_meta *m, const pgo_relation *rel
     buf_printf(out,
                "{\"commit_lsn\":%llu,\"seq\":%u,\"commit_ts\":\"%s\",\"xid\":%u,\"segment\":%lld,"
                "\"op\":\"%c\",\"table\":",
-               (unsigned long long)m->commit_lsn, m->seq, ts, m->xid, (long long)m->segment,
-               m->op);
+               (unsigned long long)m->commit_lsn, m->seq, ts, m->xid, (long long)m->segment, m->op);
     buf_put_json_str(out, rel->relname, strlen(rel->relname));
     int unchanged = 0;
     for (uint16_t i = 0; i < t->ncols && i < rel->ncols; i++) {
