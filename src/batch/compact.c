@@ -47,7 +47,8 @@ typedef struct compactor {
     row_key *keys;
     size_t keys_cap;
     arena_block *arena;
-    row_key last; /* last key written to the current file */
+    row_key last;                                       /* last key written to the current file */
+    int64_t total_rows, total_quarantined, total_files; /* over the latest manifests */
 } compactor;
 
 /* ------------------------------------------------------------------ small helpers */
@@ -394,6 +395,9 @@ static int compact_table(compactor *c, const sch_table *t, const raw_object *obj
         rc = load_latest(c, t->name, &cur, e);
         size_t k = rc == HDP_OK ? plan_select(objs, nobjs, t->name, &cur.done, idx) : 0;
         if (rc != HDP_OK || k == 0) {
+            c->total_rows += cur.rows;
+            c->total_quarantined += cur.quarantined;
+            c->total_files += (int64_t)cur.nfiles;
             segset_free(done);
             for (size_t i = 0; i < cur.done.n; i++)
                 segset_add(done, cur.done.r[i].lo, cur.done.r[i].hi);
@@ -430,6 +434,9 @@ static int compact_table(compactor *c, const sch_table *t, const raw_object *obj
             buf_free(&b);
             if (rc == HDP_OK) {
                 c->st->manifests++;
+                c->total_rows += next.rows;
+                c->total_quarantined += next.quarantined;
+                c->total_files += (int64_t)next.nfiles;
                 log_info("published %s: %zu file(s)", key, next.nfiles);
                 segset_free(done);
                 *done = next.done;
@@ -522,7 +529,10 @@ static int save_state(compactor *c, const seg_set *done, hdp_err *e)
     ts_format(now_unix_us(), ts);
     buf_puts(&b, "{\"segments_done\":");
     segset_encode(done, &b);
-    buf_printf(&b, ",\"updated_at\":\"%s\"}\n", ts);
+    buf_printf(&b,
+               ",\"rows\":%" PRId64 ",\"quarantined\":%" PRId64 ",\"files\":%" PRId64
+               ",\"updated_at\":\"%s\"}\n",
+               c->total_rows, c->total_quarantined, c->total_files, ts);
     int rc = lake_put(c->lake, COMPACT_STATE_KEY, b.data, b.len, e);
     buf_free(&b);
     return rc;
@@ -558,7 +568,7 @@ int compact_run(const hdp_config *cfg, const compact_opts *o, compact_stats *st,
         fully_done(objs, nobjs, &segs, table_done, tables, ntables, &now);
         for (size_t i = 0; i < now.n; i++)
             segset_add(&state_done, now.r[i].lo, now.r[i].hi);
-        if (now.n)
+        if (now.n || st->manifests)
             rc = save_state(&c, &state_done, e);
         segset_free(&now);
     }

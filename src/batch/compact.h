@@ -7,7 +7,9 @@
  * segments are done; the run takes every marker-listed object of the table whose segment
  * is not done. _state/compact.json caches the segments done for every table they touch, so
  * markers of old segments are not read again; it is only a cache (losing it costs reads,
- * never correctness: the manifests decide).
+ * never correctness: the manifests decide). It also carries totals over the latest
+ * manifests ("rows", "quarantined", "files") for /metrics; it is rewritten only by runs
+ * that took something new.
  *
  * What it writes. New objects are grouped by day (the dt of their key); each group becomes
  * ONE file curated/<table>/dt=<day>/part-<first seg>-<last seg>.parquet, read in (segment,

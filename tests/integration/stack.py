@@ -19,7 +19,7 @@ HDP = os.environ.get("HDP_BIN", os.path.join(ROOT, "build", "hdp"))
 
 
 class Stack:
-    def __init__(self, tmpdir, segment_seconds=2):
+    def __init__(self, tmpdir, segment_seconds=2, env=None):
         self.tmp = str(tmpdir)
         self.pg = start_postgres(tmpdir)
         self.redis, self.redis_port = start_redis(tmpdir, persistent=True)
@@ -33,7 +33,9 @@ class Stack:
             "HDP_SEGMENT_SECONDS": str(segment_seconds),
             "HDP_SERVE_CACHE_MS": "50",
             "HDP_ENV_FILE": os.devnull,
+            "HDP_VAR_DIR": os.path.join(self.tmp, "var"),
         })
+        self.env.update(env or {})
         self.procs = {}
         self.hdp("init")
 
@@ -84,19 +86,20 @@ class Stack:
             cur.execute(query, args)
             return cur.fetchall() if cur.description else None
 
-    def wait_caught_up(self, timeout=120):
-        """Waits until slot hdp_speed confirmed the source's WAL position of now, then one
-        cache window more for serve."""
+    def wait_caught_up(self, timeout=120, slot="hdp_speed"):
+        """Waits until `slot` (hdp_speed: speed; hdp_lake: capture) confirmed the source's
+        WAL position of now, then one cache window more for serve."""
         target = self.sql("SELECT pg_current_wal_lsn()")[0][0]
         deadline = time.time() + timeout
         while time.time() < deadline:
             done = self.sql("SELECT confirmed_flush_lsn >= %s::pg_lsn FROM pg_replication_slots "
-                            "WHERE slot_name = 'hdp_speed'", (target,))
+                            "WHERE slot_name = %s", (target, slot))
             if done and done[0][0]:
                 time.sleep(0.2)
                 return
             time.sleep(0.1)
-        raise AssertionError(f"speed did not reach {target} in {timeout}s:\n" + self.log("speed"))
+        who = "speed" if slot == "hdp_speed" else "capture"
+        raise AssertionError(f"{slot} did not reach {target} in {timeout}s:\n" + self.log(who))
 
     # -------------------------------------------------------------- API
 
