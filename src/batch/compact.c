@@ -506,20 +506,20 @@ static void fully_done(const raw_object *objs, size_t nobjs, const seg_set *segs
                        const seg_set *table_done, const sch_table *tables, size_t ntables,
                        seg_set *out)
 {
+    seg_set pending = {0};
+    for (size_t i = 0; i < nobjs; i++)
+        for (size_t t = 0; t < ntables; t++)
+            if (strcmp(objs[i].table, tables[t].name) == 0 &&
+                !segset_has(&table_done[t], objs[i].segment))
+                segset_add(&pending, objs[i].segment, objs[i].segment);
     for (size_t r = 0; r < segs->n; r++)
-        for (int64_t s = segs->r[r].lo; s <= segs->r[r].hi; s++) {
-            int ok = 1;
-            for (size_t i = 0; ok && i < nobjs; i++) {
-                if (objs[i].segment != s)
-                    continue;
-                for (size_t t = 0; t < ntables; t++)
-                    if (strcmp(objs[i].table, tables[t].name) == 0 &&
-                        !segset_has(&table_done[t], s))
-                        ok = 0;
-            }
-            if (ok)
+        for (int64_t s = segs->r[r].lo;; s++) {
+            if (!segset_has(&pending, s))
                 segset_add(out, s, s);
+            if (s == segs->r[r].hi)
+                break;
         }
+    segset_free(&pending);
 }
 
 static int save_state(compactor *c, const seg_set *done, hdp_err *e)

@@ -8,16 +8,27 @@
 
 /* ------------------------------------------------------------------ segment sets */
 
+/* a < b with a gap between them (a + 1 < b), without overflow. */
+static int apart(int64_t a, int64_t b)
+{
+    return a < b && (uint64_t)b - (uint64_t)a > 1;
+}
+
 void segset_add(seg_set *s, int64_t lo, int64_t hi)
 {
     if (lo > hi)
         return;
-    /* first range that may touch [lo, hi] (its hi + 1 >= lo) */
-    size_t i = 0;
-    while (i < s->n && s->r[i].hi < lo && s->r[i].hi + 1 < lo)
-        i++;
+    /* first range that may touch [lo, hi] (its hi + 1 >= lo), by binary search */
+    size_t i = 0, top = s->n;
+    while (i < top) {
+        size_t mid = i + (top - i) / 2;
+        if (apart(s->r[mid].hi, lo))
+            i = mid + 1;
+        else
+            top = mid;
+    }
     size_t j = i;
-    while (j < s->n && s->r[j].lo <= hi + 1) {
+    while (j < s->n && !apart(hi, s->r[j].lo)) {
         if (s->r[j].lo < lo)
             lo = s->r[j].lo;
         if (s->r[j].hi > hi)

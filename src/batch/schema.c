@@ -105,6 +105,44 @@ static int parse_int(const char *s, size_t n, int64_t lo, int64_t hi, int64_t *o
     return 0;
 }
 
+/* Two ASCII digits at s, or -1. */
+static int two_digits(const char *s)
+{
+    unsigned a = (unsigned)(s[0] - '0'), b = (unsigned)(s[1] - '0');
+    return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/* Capture's own timestamp shape "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" with the date's day number
+ * cached (rows of a segment share a few dates); anything else, and every new date, goes
+ * through ts_parse, which validates the calendar. */
+static int parse_ts(const char *s, size_t n, int64_t *us)
+{
+    static _Thread_local char day_text[10];
+    static _Thread_local int64_t day_us = INT64_MIN;
+    if ((n == 20 || n == 27) && s[n - 1] == 'Z' && s[10] == 'T' && s[13] == ':' && s[16] == ':' &&
+        (n == 20 || s[19] == '.') && day_us != INT64_MIN && memcmp(s, day_text, 10) == 0) {
+        int hh = two_digits(s + 11), mi = two_digits(s + 14), ss = two_digits(s + 17);
+        int64_t frac = 0;
+        for (size_t i = 20; i + 1 < n; i++) {
+            unsigned d = (unsigned)(s[i] - '0');
+            if (d > 9)
+                return ts_parse(s, n, us);
+            frac = frac * 10 + d;
+        }
+        if (hh < 0 || mi < 0 || ss < 0 || hh > 23 || mi > 59 || ss > 60)
+            return ts_parse(s, n, us);
+        *us = day_us + ((int64_t)hh * 3600 + mi * 60 + ss) * USEC_PER_SEC + frac;
+        return 0;
+    }
+    if (ts_parse(s, n, us) != 0)
+        return -1;
+    if ((n == 20 || n == 27) && s[n - 1] == 'Z') {
+        memcpy(day_text, s, 10);
+        day_us = floor_div(*us, USEC_PER_DAY) * USEC_PER_DAY;
+    }
+    return 0;
+}
+
 #define DEC12_MAX INT64_C(999999999999) /* 9,999,999,999.99 in cents */
 
 /* One field's value into a column of type ct; a reason on mismatch. */
@@ -131,7 +169,7 @@ static const char *convert(const pq_column_def *col, const jsonl_field *f, sch_v
             return "does not fit DECIMAL(12,2)";
         return NULL;
     case PQ_TIMESTAMP_US:
-        if (f->kind != JV_STR || ts_parse(f->val, f->vlen, &v->i) != 0)
+        if (f->kind != JV_STR || parse_ts(f->val, f->vlen, &v->i) != 0)
             return "not a timestamp";
         return NULL;
     case PQ_STRING:
@@ -149,18 +187,22 @@ static const char *convert(const pq_column_def *col, const jsonl_field *f, sch_v
     return "unsupported column type";
 }
 
+/* Column name nm (NUL-terminated) equals key[0..klen) (which may hold any byte). */
+static int name_is(const char *nm, const char *key, size_t klen)
+{
+    for (size_t i = 0; i < klen; i++)
+        if (nm[i] != key[i] || nm[i] == '\0')
+            return 0;
+    return nm[klen] == '\0';
+}
+
 static int col_index(const sch_table *t, const jsonl_field *f, size_t hint)
 {
-    if (hint < t->ncols) {
-        const char *nm = t->cols[hint].name;
-        if (strncmp(nm, f->key, f->klen) == 0 && nm[f->klen] == '\0')
-            return (int)hint;
-    }
-    for (size_t c = 0; c < t->ncols; c++) {
-        const char *nm = t->cols[c].name;
-        if (strncmp(nm, f->key, f->klen) == 0 && nm[f->klen] == '\0')
+    if (hint < t->ncols && name_is(t->cols[hint].name, f->key, f->klen))
+        return (int)hint;
+    for (size_t c = 0; c < t->ncols; c++)
+        if (name_is(t->cols[c].name, f->key, f->klen))
             return (int)c;
-    }
     return -1;
 }
 
@@ -180,19 +222,14 @@ int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_
     size_t hint = 0;
     for (size_t i = 0; i < sc->nfields; i++) {
         const jsonl_field *f = &sc->fields[i];
-        if (memchr(f->key, '\0', f->klen) != NULL) {
-            ++*unknown_keys;
+        if (f->klen == 5 && memcmp(f->key, "table", 5) == 0) {
+            if (f->kind != JV_STR || !name_is(t->name, f->val, f->vlen))
+                return bad(why_buf, why, "field table is not \"%s\"%s", t->name, "");
             continue;
         }
         int c = col_index(t, f, hint);
         if (c < 0) {
-            if (f->klen == 5 && memcmp(f->key, "table", 5) == 0) {
-                if (f->kind != JV_STR || strlen(t->name) != f->vlen ||
-                    memcmp(t->name, f->val, f->vlen) != 0)
-                    return bad(why_buf, why, "field table is not \"%s\"%s", t->name, "");
-            } else {
-                ++*unknown_keys;
-            }
+            ++*unknown_keys;
             continue;
         }
         if (seen[c])

@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
 
@@ -93,6 +94,17 @@ static int unicode_escape(cur *c, char **o)
 static int scan_string(cur *c, const char **val, size_t *len)
 {
     const char *start = c->p;
+    /* eight bytes at a time while none of them is '"', '\\' or a control character */
+    while (c->end - c->p >= 8) {
+        uint64_t v;
+        memcpy(&v, c->p, 8);
+        const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+        uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v);
+        if (hit & high)
+            break;
+        c->p += 8;
+    }
     while (c->p < c->end && !str_stop[(uint8_t)*c->p])
         c->p++;
     if (c->p == c->end)

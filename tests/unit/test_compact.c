@@ -3,10 +3,12 @@
  * encode/decode, and "what is new" (markers minus a manifest's segments_done). */
 #include "unit.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "batch/manifest.h"
 #include "batch/schema.h"
+#include "core/timeutil.h"
 
 #define META(lsn, seg, op, tbl)                                                                    \
     "{\"commit_lsn\":" #lsn ",\"seq\":2,\"commit_ts\":\"2026-11-23T13:05:01.123456Z\",\"xid\":77,"  \
@@ -71,6 +73,25 @@ static void test_each_table(void **state)
     assert_int_equal(v[7].i, 1);
     assert_int_equal(v[10].i, 5);
     free_strings(v, 11);
+    /* the cached-date fast path agrees with ts_parse, and rejects what it rejects */
+    static const char *tss[] = {"2026-11-23T13:05:01.123456Z", "2026-11-23T23:59:60Z",
+                                "2026-11-23T00:00:00.000000Z", "2026-11-24T00:00:00Z",
+                                "2026-11-23T24:00:00Z", "2026-11-23T13:05:0x.123456Z",
+                                "2026-11-23T13:05:01.12345xZ", "2026-02-30T00:00:00Z"};
+    for (size_t i = 0; i < sizeof(tss) / sizeof(tss[0]); i++) {
+        char line[256];
+        snprintf(line, sizeof(line), META(1, 1, "I", "orders") ",\"paid_at\":\"%s\"}", tss[i]);
+        int64_t want;
+        int ok = ts_parse(tss[i], strlen(tss[i]), &want) == 0;
+        for (int pass = 0; pass < 2; pass++) {
+            int rc = map("orders", line, v, &why);
+            assert_int_equal(rc, ok ? 0 : -1);
+            if (ok)
+                assert_int_equal(v[14].i, want);
+            if (rc == 0)
+                free_strings(v, 16);
+        }
+    }
     assert_int_equal(map("customers",
                          META(1, 1, "I", "customers") ",\"customer_id\":1,\"name\":\"A\","
                          "\"email\":\"a@x\",\"city\":\"B\",\"country\":\"C\","
@@ -142,6 +163,14 @@ static void test_segset(void **state)
     assert_false(segset_has(&s, 4) || segset_has(&s, 0) || segset_has(&s, 13));
     segset_add(&s, 0, 20);
     assert_int_equal(s.n, 1);
+    segset_add(&s, INT64_MAX, INT64_MAX);
+    segset_add(&s, INT64_MIN, INT64_MIN);
+    segset_add(&s, INT64_MAX - 1, INT64_MAX - 1);
+    assert_int_equal(s.n, 3);
+    assert_true(segset_has(&s, INT64_MIN) && segset_has(&s, INT64_MAX - 1));
+    assert_false(segset_has(&s, INT64_MAX - 2));
+    segset_free(&s);
+    segset_add(&s, 0, 20);
     hdp_buf b = HDP_BUF_INIT;
     segset_encode(&s, &b);
     assert_string_equal(b.data, "[[0,20]]");
