@@ -12,7 +12,8 @@ const hdp_command hdp_commands[] = {
      "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
     {"up", cmd_up,
      "Run a local stack: private PostgreSQL and Redis under HDP_VAR_DIR, then init,\n"
-     "speed and serve (and a live order stream with --generate-rate).",
+     "speed, capture, compaction every HDP_BATCH_INTERVAL s and serve (and a live order\n"
+     "stream with --generate-rate).",
      "Options:\n  --generate-rate R   also place R orders a second\n"
      "  --no-services       do not start PostgreSQL and Redis (use the configured ones)\n"
      "  --no-init           do not run `hdp init` first\n"
@@ -35,7 +36,14 @@ const hdp_command hdp_commands[] = {
     {"serve", cmd_serve, "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",
      "Runs until SIGTERM/SIGINT.\n"},
     {"scheduler", cmd_not_built, "Run the batch DAG every HDP_BATCH_INTERVAL seconds.", NOT_BUILT},
-    {"run", cmd_not_built, "Run one batch task or the whole DAG once.", NOT_BUILT},
+    {"run", cmd_run, "Run one batch task or the whole DAG once (or --every S seconds).",
+     "Arguments: TASK|dag [--every SECONDS] [--row-group-rows N]\n"
+     "Tasks:\n  compact   raw JSON Lines of closed segments -> Parquet in curated/, published\n"
+     "            through curated/_manifests/<table>/v<N>.json; bad lines -> quarantine/\n"
+     "  dag       every task, in order\n"
+     "Options:\n  --every S           repeat every S seconds until SIGTERM/SIGINT\n"
+     "  --row-group-rows N  rows per Parquet row group (default 1048576)\n"
+     "Prints one summary line per task and run. Exit 2 on an unknown task, 1 on a failure.\n"},
     {"status", cmd_status, "Show consumers' replication lag and the health of each service.",
      "Options:\n  --json   machine-readable output\n"},
     {"reconcile", cmd_reconcile,

@@ -35,6 +35,7 @@ int cmd_up(int argc, char **argv, hdp_config *cfg);
 int cmd_generate(int argc, char **argv, hdp_config *cfg);
 int cmd_speed(int argc, char **argv, hdp_config *cfg);
 int cmd_capture(int argc, char **argv, hdp_config *cfg);
+int cmd_run(int argc, char **argv, hdp_config *cfg);
 int cmd_serve(int argc, char **argv, hdp_config *cfg);
 int cmd_status(int argc, char **argv, hdp_config *cfg);
 int cmd_reconcile(int argc, char **argv, hdp_config *cfg);

@@ -1,7 +1,8 @@
 /* cmd_up.c — `hdp up`: the local stack for development and the demo.
  *
  * Order of things: private PostgreSQL (reused when already running from VAR/pg) and Redis,
- * `hdp init` once, then `hdp speed`, `hdp serve` and optionally `hdp generate`, each
+ * `hdp init` once, then `hdp speed`, `hdp capture`, `hdp run compact --every
+ * HDP_BATCH_INTERVAL`, `hdp serve` and optionally `hdp generate`, each
  * restarted with backoff when it exits. SIGINT/SIGTERM stops the children, then Redis, then
  * PostgreSQL, and exits 0. The pieces live in src/orchestrate/. */
 #include "cmd/cmd.h"
@@ -202,12 +203,17 @@ static int add_app(up_stack *s, const char *name, const char *const argv[], hdp_
     return sup_add(&s->apps, name, argv, path, e);
 }
 
-static int start_apps(up_stack *s, const up_opts *o, hdp_err *e)
+static int start_apps(up_stack *s, const up_opts *o, long batch_interval, hdp_err *e)
 {
+    char every[32];
+    snprintf(every, sizeof(every), "%ld", batch_interval);
     const char *speed[] = {s->self, "speed", NULL};
+    const char *capture[] = {s->self, "capture", NULL};
+    const char *compact[] = {s->self, "run", "compact", "--every", every, NULL};
     const char *serve[] = {s->self, "serve", NULL};
     const char *gen[] = {s->self, "generate", "--rate", o->rate, "--duration", "0", NULL};
-    if (add_app(s, "speed", speed, e) != HDP_OK || add_app(s, "serve", serve, e) != HDP_OK)
+    if (add_app(s, "speed", speed, e) != HDP_OK || add_app(s, "capture", capture, e) != HDP_OK ||
+        add_app(s, "compact", compact, e) != HDP_OK || add_app(s, "serve", serve, e) != HDP_OK)
         return HDP_ERR;
     if (o->rate && add_app(s, "generate", gen, e) != HDP_OK)
         return HDP_ERR;
@@ -264,7 +270,7 @@ static int bring_up(up_stack *s, const up_opts *o, hdp_config *cfg, hdp_err *e)
         return HDP_ERR;
     if (hdp_stop_requested)
         return HDP_ERR;
-    return start_apps(s, o, e);
+    return start_apps(s, o, cfg->batch_interval, e);
 }
 
 int cmd_up(int argc, char **argv, hdp_config *cfg)

@@ -19,7 +19,7 @@ HDP = os.environ.get("HDP_BIN", os.path.join(ROOT, "build", "hdp"))
 
 
 class Stack:
-    def __init__(self, tmpdir, segment_seconds=2, extra_env=None):
+    def __init__(self, tmpdir, segment_seconds=2, env=None):
         self.tmp = str(tmpdir)
         self.pg = start_postgres(tmpdir)
         self.redis, self.redis_port = start_redis(tmpdir, persistent=True)
@@ -33,10 +33,10 @@ class Stack:
             "HDP_SEGMENT_SECONDS": str(segment_seconds),
             "HDP_SERVE_CACHE_MS": "50",
             "HDP_ENV_FILE": os.devnull,
-            "HDP_LAKE_URL": "file://" + os.path.join(self.tmp, "lake"),
             "HDP_VAR_DIR": os.path.join(self.tmp, "var"),
+            "HDP_LAKE_URL": "file://" + os.path.join(self.tmp, "lake"),
         })
-        self.env.update(extra_env or {})
+        self.env.update(env or {})
         self.procs = {}
         self.hdp("init")
 
@@ -88,8 +88,8 @@ class Stack:
             return cur.fetchall() if cur.description else None
 
     def wait_caught_up(self, timeout=120, slot="hdp_speed"):
-        """Waits until the slot confirmed the source's WAL position of now, then one cache
-        window more for serve."""
+        """Waits until `slot` (hdp_speed: speed; hdp_lake: capture) confirmed the source's
+        WAL position of now, then one cache window more for serve."""
         target = self.sql("SELECT pg_current_wal_lsn()")[0][0]
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -99,8 +99,8 @@ class Stack:
                 time.sleep(0.2)
                 return
             time.sleep(0.1)
-        name = "speed" if slot == "hdp_speed" else "capture"
-        raise AssertionError(f"{slot} did not reach {target} in {timeout}s:\n" + self.log(name))
+        who = "speed" if slot == "hdp_speed" else "capture"
+        raise AssertionError(f"{slot} did not reach {target} in {timeout}s:\n" + self.log(who))
 
     # -------------------------------------------------------------- API
 

@@ -24,9 +24,20 @@ def test_help_lists_every_subcommand():
 
 
 def test_not_built_commands_say_so_and_exit_1():
-    for cmd in ["scheduler", "run"]:
+    for cmd in ["scheduler"]:
         out = run(cmd)
         assert out.returncode == 1 and "not built yet" in out.stderr
+    top = run("--help").stdout
+    for cmd in ["capture", "run"]:
+        line = next(x for x in top.splitlines() if x.startswith(f"  {cmd} "))
+        assert "not built yet" not in line, line
+
+
+def test_run_unknown_task_exits_2_listing_tasks():
+    out = run("run", "no-such-task")
+    assert out.returncode == 2 and "compact" in out.stderr and "dag" in out.stderr
+    assert run("run").returncode == 2
+    assert run("run", "compact", "--every", "0").returncode == 2
 
 
 def test_usage_errors_exit_2():
