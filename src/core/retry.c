@@ -31,7 +31,7 @@ int retry_run(retry_session_fn session, retry_cleanup_fn cleanup, void *ctx, vol
             return HDP_OK;
         if (rc == HDP_ERR)
             return HDP_ERR;
-        if (mono_us() - started > 30 * USEC_PER_SEC)
+        if (mono_us() - started > 5 * USEC_PER_SEC)
             delay = 250;
         log_warn("%s; reconnecting in %d ms", e->msg, delay);
         sleep_ms(delay, stop);

@@ -10,7 +10,7 @@ typedef int (*retry_session_fn)(void *ctx, volatile int *stop, hdp_err *e);
 /* Called between sessions to drop what the failed one held (may be NULL). */
 typedef void (*retry_cleanup_fn)(void *ctx);
 
-/* Backoff 250 ms doubling to max_ms, reset after a session that ran 30 s. Logs each retry.
+/* Backoff 250 ms doubling to max_ms, reset after a session that ran 5 s. Logs each retry.
  * Returns HDP_OK when stopped, HDP_ERR (with e) when a session gave up. */
 int retry_run(retry_session_fn session, retry_cleanup_fn cleanup, void *ctx, volatile int *stop,
               int max_ms, hdp_err *e);

@@ -115,4 +115,4 @@ def create_shop(handle, dbname, schema_file):
 def restart_postgres(handle):
     """Restarts the server in fast mode (connections are cut), on the same port and data."""
     _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "-m", "fast", "-w",
-          "restart"], handle.runas)
+          "-l", os.path.join(handle.root, "log"), "restart"], handle.runas)
