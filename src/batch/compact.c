@@ -1,4 +1,5 @@
 #include "batch/compact.h"
+#include "io/fsutil.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -76,23 +77,6 @@ static void arena_free(compactor *c)
         arena_block *next = c->arena->next;
         free(c->arena);
         c->arena = next;
-    }
-}
-
-static int mkdirs(const char *path, hdp_err *e)
-{
-    char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s", path);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char saved = *s;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return hdp_fail(e, "mkdir %s: %s", p, strerror(errno));
-        *s = saved;
-        if (saved == '\0')
-            return HDP_OK;
     }
 }
 
@@ -547,7 +531,7 @@ int compact_run(const hdp_config *cfg, const compact_opts *o, compact_stats *st,
     c.opts = o;
     c.st = st;
     snprintf(c.spool, sizeof(c.spool), "%s/spool/compact", cfg->var_dir);
-    if (mkdirs(c.spool, e) != HDP_OK)
+    if (fs_mkdirs(c.spool, e) != HDP_OK)
         return HDP_ERR;
     c.lake = lake_open(cfg, e);
     if (c.lake == NULL)

@@ -1,4 +1,5 @@
 #include "capture/capture.h"
+#include "io/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -305,22 +306,6 @@ static void cleanup(void *ctx)
     c->open_seg = -1;
 }
 
-static int make_dirs(const char *path, hdp_err *e)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return hdp_fail(e, "cannot create %s: %s", tmp, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-        return hdp_fail(e, "cannot create %s: %s", tmp, strerror(errno));
-    return HDP_OK;
-}
-
 int capture_run(const hdp_config *cfg, volatile int *stop, hdp_err *e)
 {
     capture c;
@@ -328,7 +313,7 @@ int capture_run(const hdp_config *cfg, volatile int *stop, hdp_err *e)
     c.cfg = cfg;
     c.open_seg = -1;
     snprintf(c.spool_dir, sizeof(c.spool_dir), "%s/spool/capture", cfg->var_dir);
-    if (make_dirs(c.spool_dir, e) != HDP_OK)
+    if (fs_mkdirs(c.spool_dir, e) != HDP_OK)
         return HDP_ERR;
     c.lake = lake_open(cfg, e);
     if (c.lake == NULL)

@@ -6,6 +6,7 @@
  * restarted with backoff when it exits. SIGINT/SIGTERM stops the children, then Redis, then
  * PostgreSQL, and exits 0. The pieces live in src/orchestrate/. */
 #include "cmd/cmd.h"
+#include "io/fsutil.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,29 +72,10 @@ static int parse_opts(int argc, char **argv, up_opts *o)
 
 /* ---------------------------------------------------------------- directories */
 
-/* mkdir -p. */
-static int mkdirs(const char *path, hdp_err *e)
-{
-    char p[PATH_MAX];
-    if (snprintf(p, sizeof(p), "%s", path) >= (int)sizeof(p))
-        return hdp_fail(e, "path too long: %s", path);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char saved = *s;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST)
-            return hdp_fail(e, "mkdir %s: %s", p, strerror(errno));
-        *s = saved;
-        if (saved == '\0')
-            return HDP_OK;
-    }
-}
-
 /* Creates VAR and its subfolders; s->var becomes VAR's absolute path. */
 static int make_var(up_stack *s, const char *var_dir, hdp_err *e)
 {
-    if (mkdirs(var_dir, e) != HDP_OK)
+    if (fs_mkdirs(var_dir, e) != HDP_OK)
         return HDP_ERR;
     if (realpath(var_dir, s->var) == NULL)
         return hdp_fail(e, "%s: %s", var_dir, strerror(errno));

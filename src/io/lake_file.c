@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "io/lake_impl.h"
+#include "io/fsutil.h"
 
 #define TMP_PREFIX ".tmp-"
 
@@ -76,28 +77,6 @@ static void file_close(hdp_lake *lk)
 }
 
 /* ------------------------------------------------------------------ helpers */
-
-/* Creates path and its missing parents, like mkdir -p. */
-static int mkdir_p(const char *path, hdp_err *e)
-{
-    char *p = xstrdup(path);
-    int rc = HDP_OK;
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char saved = *s;
-        *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-            rc = hdp_fail(e, "lake: cannot create folder %s: %s", p, strerror(errno));
-            break;
-        }
-        *s = saved;
-        if (saved == '\0')
-            break;
-    }
-    free(p);
-    return rc;
-}
 
 /* Fsyncs a folder so that a rename or unlink in it survives a crash. */
 static int fsync_dir(const char *dir, hdp_err *e)
@@ -162,7 +141,7 @@ static int write_atomic(file_lake *fl, const char *key, const void *data, size_t
     for (size_t i = 0; i < sizeof(rnd); i++)
         buf_printf(&tmp, "%02x", rnd[i]);
 
-    int rc = mkdir_p(dir, e);
+    int rc = fs_mkdirs(dir, e);
     int fd = -1;
     if (rc == HDP_OK) {
         fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -194,7 +173,7 @@ static int write_atomic(file_lake *fl, const char *key, const void *data, size_t
 
 static int file_ensure(hdp_lake *lk, hdp_err *e)
 {
-    return mkdir_p(fl_of(lk)->root, e);
+    return fs_mkdirs(fl_of(lk)->root, e);
 }
 
 static int file_put(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_err *e)

@@ -1,0 +1,10 @@
+/* fsutil.h — local filesystem helpers shared by the stages (spools, temp files, var dirs). */
+#ifndef HDP_FSUTIL_H
+#define HDP_FSUTIL_H
+
+#include "core/err.h"
+
+/* Creates path and its missing parents, like mkdir -p (mode 0755). */
+int fs_mkdirs(const char *path, hdp_err *e);
+
+#endif
