@@ -1,6 +1,5 @@
 /* hdp status — per consumer its slot's confirmed LSN, the source's current LSN and the lag
  * in bytes; the health of each service. Exit 0 when every service answers, 1 otherwise. */
-#include <hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include "core/buf.h"
 #include "core/speed_model.h"
 #include "io/pg.h"
+#include "io/redis.h"
 #include "capture/capture.h"
 #include "speed/speed_consumer.h"
 
@@ -46,44 +46,38 @@ static void check_pg(const char *dsn, svc *s, PGconn **keep)
 static void check_redis(const hdp_config *cfg, svc *s, long long *quarantined, char *state,
                         size_t statelen)
 {
-    struct timeval tv = {2, 0};
-    redisContext *r = redisConnectWithTimeout(cfg->redis.host, cfg->redis.port, tv);
-    s->ok = 0;
-    if (r == NULL || r->err) {
-        snprintf(s->detail, sizeof(s->detail), "cannot connect to Redis at %s:%d: %s",
-                 cfg->redis.host, cfg->redis.port, r ? r->errstr : "out of memory");
-        redisFree(r);
+    hdp_redis *r = redis_new(&cfg->redis, 2000);
+    hdp_err e;
+    redisReply *rep;
+    s->ok = redis_command(r, &rep, &e, "PING") == HDP_OK;
+    if (!s->ok) {
+        snprintf(s->detail, sizeof(s->detail), "%s", e.msg);
+        redis_free(r);
         return;
     }
-    redisSetTimeout(r, tv);
-    if (cfg->redis.password[0])
-        freeReplyObject(redisCommand(r, "AUTH %s", cfg->redis.password));
-    if (cfg->redis.db)
-        freeReplyObject(redisCommand(r, "SELECT %d", cfg->redis.db));
-    redisReply *rep = redisCommand(r, "PING");
-    s->ok = rep && rep->type == REDIS_REPLY_STATUS;
-    snprintf(s->detail, sizeof(s->detail), "Redis at %s:%d%s", cfg->redis.host, cfg->redis.port,
-             s->ok ? "" : ": no answer to PING");
     freeReplyObject(rep);
-    rep = redisCommand(r, "GET %s", SPEED_QUARN_KEY);
-    if (rep && rep->type == REDIS_REPLY_STRING)
-        *quarantined = atoll(rep->str);
-    freeReplyObject(rep);
-    rep = redisCommand(r, "HMGET %s lsn segment closed", SPEED_STATE_KEY);
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
-        const char *v[3];
-        for (int i = 0; i < 3; i++)
-            v[i] = rep->element[i]->type == REDIS_REPLY_STRING ? rep->element[i]->str : "null";
-        char lsn[32] = "null", txt[24];
-        if (strcmp(v[0], "null") != 0) {
-            pg_lsn_format(strtoull(v[0], NULL, 10), txt);
-            snprintf(lsn, sizeof(lsn), "\"%s\"", txt);
-        }
-        snprintf(state, statelen, "{\"applied_lsn\": %s, \"segment\": %s, \"closed_through\": %s}",
-                 lsn, v[1], v[2]);
+    snprintf(s->detail, sizeof(s->detail), "Redis at %s:%d", cfg->redis.host, cfg->redis.port);
+    if (redis_command(r, &rep, &e, "GET %s", SPEED_QUARN_KEY) == HDP_OK) {
+        redis_reply_i64(rep, quarantined);
+        freeReplyObject(rep);
     }
-    freeReplyObject(rep);
-    redisFree(r);
+    if (redis_command(r, &rep, &e, "HMGET %s lsn segment closed", SPEED_STATE_KEY) == HDP_OK) {
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+            const char *v[3];
+            for (int i = 0; i < 3; i++)
+                v[i] = rep->element[i]->type == REDIS_REPLY_STRING ? rep->element[i]->str : "null";
+            char lsn[32] = "null", txt[24];
+            if (strcmp(v[0], "null") != 0) {
+                pg_lsn_format(strtoull(v[0], NULL, 10), txt);
+                snprintf(lsn, sizeof(lsn), "\"%s\"", txt);
+            }
+            snprintf(state, statelen,
+                     "{\"applied_lsn\": %s, \"segment\": %s, \"closed_through\": %s}", lsn, v[1],
+                     v[2]);
+        }
+        freeReplyObject(rep);
+    }
+    redis_free(r);
 }
 
 int cmd_status(int argc, char **argv, hdp_config *cfg)

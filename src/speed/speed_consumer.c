@@ -1,6 +1,5 @@
 #include "speed/speed_consumer.h"
 
-#include <hiredis.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <poll.h>
@@ -37,7 +36,7 @@ typedef struct consumer {
     const hdp_config *cfg;
     pg_stream stream;
     PGconn *sql;
-    redisContext *redis;
+    hdp_redis *redis;
     pgo_decoder *dec;
     speed_dims dims;
     speed_tx tx;
@@ -405,40 +404,12 @@ static int on_message(consumer *c, const uint8_t *data, size_t len, hdp_err *e)
 
 /* ------------------------------------------------------------------ session */
 
-static int connect_redis(consumer *c, hdp_err *e)
-{
-    const hdp_redis_addr *a = &c->cfg->redis;
-    struct timeval tv = {2, 0};
-    c->redis = redisConnectWithTimeout(a->host, a->port, tv);
-    if (c->redis == NULL || c->redis->err)
-        return hdp_retry(e, "cannot connect to Redis at %s:%d: %s", a->host, a->port,
-                         c->redis ? c->redis->errstr : "out of memory");
-    struct timeval cmd_tv = {10, 0};
-    redisSetTimeout(c->redis, cmd_tv);
-    if (a->password[0]) {
-        redisReply *r = redisCommand(c->redis, "AUTH %s", a->password);
-        int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-        if (bad)
-            return hdp_fail(e, "Redis at %s:%d refused the password", a->host, a->port);
-    }
-    if (a->db) {
-        redisReply *r = redisCommand(c->redis, "SELECT %d", a->db);
-        int bad = r == NULL || r->type == REDIS_REPLY_ERROR;
-        freeReplyObject(r);
-        if (bad)
-            return hdp_retry(e, "Redis SELECT %d failed", a->db);
-    }
-    return HDP_OK;
-}
-
 static void session_close(consumer *c)
 {
     pg_stream_close(&c->stream);
     if (c->sql)
         PQfinish(c->sql);
-    if (c->redis)
-        redisFree(c->redis);
+    redis_free(c->redis);
     pgo_decoder_free(c->dec);
     c->sql = NULL;
     c->redis = NULL;
@@ -450,11 +421,9 @@ static void session_close(consumer *c)
 
 static int session(consumer *c, volatile int *stop, hdp_err *e)
 {
-    int rc = connect_redis(c, e);
-    if (rc != HDP_OK)
-        return rc;
+    c->redis = redis_new(&c->cfg->redis, 10000);
     speed_state st;
-    rc = speed_sink_load(c->redis, &st, e);
+    int rc = speed_sink_load(c->redis, &st, e);
     if (rc != HDP_OK)
         return rc;
     c->applied_lsn = st.lsn;

@@ -7,18 +7,14 @@
 #include "core/speed_model.h"
 #include "core/timeutil.h"
 
-static int redis_failed(redisContext *r, hdp_err *e, const char *what)
-{
-    return hdp_retry(e, "redis %s: %s", what, r->errstr[0] ? r->errstr : "connection lost");
-}
-
-int speed_sink_load(redisContext *r, speed_state *st, hdp_err *e)
+int speed_sink_load(hdp_redis *r, speed_state *st, hdp_err *e)
 {
     st->lsn = 0;
     st->segment = -1;
-    redisReply *rep = redisCommand(r, "HMGET %s lsn segment", SPEED_STATE_KEY);
-    if (rep == NULL)
-        return redis_failed(r, e, "HMGET");
+    redisReply *rep;
+    /* An error reply here (LOADING after a restart, a replica's READONLY) passes: retry. */
+    if (redis_command(r, &rep, e, "HMGET %s lsn segment", SPEED_STATE_KEY) != HDP_OK)
+        return HDP_RETRY;
     int rc = HDP_OK;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
         if (rep->element[0]->type == REDIS_REPLY_STRING)
@@ -26,21 +22,23 @@ int speed_sink_load(redisContext *r, speed_state *st, hdp_err *e)
         if (rep->element[1]->type == REDIS_REPLY_STRING)
             st->segment = strtoll(rep->element[1]->str, NULL, 10);
     } else {
-        rc = hdp_fail(e, "redis HMGET %s: unexpected reply (%s)", SPEED_STATE_KEY,
-                      rep->type == REDIS_REPLY_ERROR ? rep->str : "not an array");
+        rc = hdp_fail(e, "redis HMGET %s: unexpected reply (not an array)", SPEED_STATE_KEY);
     }
     freeReplyObject(rep);
     return rc;
 }
 
-/* Appends one command from argv (binary safe). */
-static void append(redisContext *r, int argc, const char **argv, const size_t *lens)
+/* Queues one command (binary safe); a failure here is a lost connection. */
+static void append(hdp_redis *r, int argc, const char **argv, const size_t *lens, int *failed)
 {
-    redisAppendCommandArgv(r, argc, argv, lens);
+    hdp_err ignored;
+    if (!*failed && redis_append_argv(r, &ignored, argc, argv, lens) != HDP_OK)
+        *failed = 1;
 }
 
-int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
+int speed_sink_write(hdp_redis *r, const speed_batch *b, hdp_err *e)
 {
+    int failed = 0;
     size_t ncmds = 0;
     const char *av[5];
     size_t al[5];
@@ -48,7 +46,7 @@ int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
 
     av[0] = "MULTI";
     al[0] = 5;
-    append(r, 1, av, al);
+    append(r, 1, av, al, &failed);
     ncmds++;
 
     for (size_t i = 0; i < b->deltas.len; i++) {
@@ -70,7 +68,7 @@ int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
         al[2] = en->key_len - (size_t)(s2 + 1 - k);
         al[3] = (size_t)snprintf(num, sizeof(num), "%lld", (long long)en->val);
         av[3] = num;
-        append(r, 4, av, al);
+        append(r, 4, av, al, &failed);
         ncmds++;
     }
     int64_t last_seg = -1;
@@ -88,13 +86,13 @@ int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
         al[2] = strlen(num);
         av[3] = num;
         al[3] = al[2];
-        append(r, 4, av, al);
+        append(r, 4, av, al, &failed);
         ncmds++;
         int64_t seg = strtoll(num, NULL, 10);
         if (seg != last_seg) {
             av[1] = SPEED_SEGMENTS_KEY;
             al[1] = strlen(SPEED_SEGMENTS_KEY);
-            append(r, 4, av, al);
+            append(r, 4, av, al, &failed);
             ncmds++;
             last_seg = seg;
         }
@@ -110,7 +108,7 @@ int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
             al[1] = strlen(SPEED_QUAR_KEY);
             av[2] = p;
             al[2] = n;
-            append(r, 3, av, al);
+            append(r, 3, av, al, &failed);
             ncmds++;
             p += n + 1;
         }
@@ -120,14 +118,14 @@ int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
         al[2] = 1;
         av[3] = "9999";
         al[3] = 4;
-        append(r, 4, av, al);
+        append(r, 4, av, al, &failed);
         av[0] = "INCRBY";
         al[0] = 6;
         av[1] = SPEED_QUARN_KEY;
         al[1] = strlen(SPEED_QUARN_KEY);
         al[2] = (size_t)snprintf(num, sizeof(num), "%zu", b->nquarantine);
         av[2] = num;
-        append(r, 3, av, al);
+        append(r, 3, av, al, &failed);
         ncmds += 2;
     }
     {
@@ -141,25 +139,30 @@ int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e)
         size_t hl[10];
         for (int i = 0; i < 10; i++)
             hl[i] = strlen(hv[i]);
-        redisAppendCommandArgv(r, 10, hv, hl);
+        append(r, 10, hv, hl, &failed);
         ncmds++;
     }
     av[0] = "INCR";
     al[0] = 4;
     av[1] = SPEED_VERSION_KEY;
     al[1] = strlen(SPEED_VERSION_KEY);
-    append(r, 2, av, al);
+    append(r, 2, av, al, &failed);
     av[0] = "EXEC";
     al[0] = 4;
-    append(r, 1, av, al);
+    append(r, 1, av, al, &failed);
     ncmds += 2;
 
+    if (failed) {
+        redis_disconnect(r);
+        return hdp_retry(e, "redis: cannot queue the batch (connection lost)");
+    }
     /* Read every reply; only EXEC's decides. A queued command's error aborts EXEC. */
     int rc = HDP_OK;
     for (size_t i = 0; i < ncmds; i++) {
         redisReply *rep = NULL;
-        if (redisGetReply(r, (void **)&rep) != REDIS_OK || rep == NULL)
-            return redis_failed(r, e, "EXEC");
+        int got = redis_get_reply(r, &rep, e);
+        if (got != HDP_OK)
+            return got;
         if (i + 1 == ncmds) {
             if (rep->type != REDIS_REPLY_ARRAY)
                 rc = hdp_fail(e, "redis EXEC failed: %s",

@@ -2,10 +2,10 @@
 #ifndef HDP_SPEED_SINK_H
 #define HDP_SPEED_SINK_H
 
-#include <hiredis.h>
 #include <stdint.h>
 
 #include "core/err.h"
+#include "io/redis.h"
 #include "speed/speed_batch.h"
 
 typedef struct speed_state {
@@ -13,12 +13,12 @@ typedef struct speed_state {
     int64_t segment; /* that transaction's segment; -1 when none */
 } speed_state;
 
-/* Reads hdp:speed:state. HDP_RETRY when Redis is unreachable. */
-int speed_sink_load(redisContext *r, speed_state *st, hdp_err *e);
+/* Reads hdp:speed:state. HDP_RETRY when Redis is unreachable or answers an error. */
+int speed_sink_load(hdp_redis *r, speed_state *st, hdp_err *e);
 
 /* Applies the batch in one MULTI/EXEC with the new state. When the outcome is unknown
  * (connection lost mid-EXEC) the caller reconnects and compares speed_sink_load()'s lsn
  * with the batch's: equal means it was applied. */
-int speed_sink_write(redisContext *r, const speed_batch *b, hdp_err *e);
+int speed_sink_write(hdp_redis *r, const speed_batch *b, hdp_err *e);
 
 #endif

@@ -8,11 +8,11 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 
-RESERVED_PORTS = {5432, 55432}
+from services import free_port
+
 
 
 def _pg_bin():
@@ -20,15 +20,6 @@ def _pg_bin():
     if not found:
         raise RuntimeError("PostgreSQL server binaries not found (run scripts/deps.sh)")
     return os.path.dirname(found[-1])
-
-
-def _free_port():
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in RESERVED_PORTS:
-            return port
 
 
 class PgServer:
@@ -80,7 +71,7 @@ def start_postgres(tmpdir):
             os.chown(d, pw.pw_uid, pw.pw_gid)
     _run([os.path.join(bindir, "initdb"), "-D", datadir, "-A", "trust", "-U", "hdp",
           "-E", "UTF8", "--no-sync"], runas)
-    port = _free_port()
+    port = free_port()
     opts = (f"-p {port} -k {sockdir} -c wal_level=logical -c listen_addresses=127.0.0.1 "
             "-c fsync=off")
     handle = PgServer(datadir, sockdir, port, bindir, runas)

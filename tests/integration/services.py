@@ -8,11 +8,18 @@ import subprocess
 import time
 
 
+# The standard ports and the ones `hdp up` uses by default: tests never take them.
+AVOID_PORTS = {5432, 6379, 8080, 55432, 56379}
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now (never one of AVOID_PORTS)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in AVOID_PORTS:
+            return port
 
 
 def wait_port(port, timeout=10.0, proc=None):

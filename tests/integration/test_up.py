@@ -16,18 +16,10 @@ import psycopg2
 import pytest
 import redis
 
+from services import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HDP = os.environ.get("HDP_BIN", os.path.join(ROOT, "build", "hdp"))
-AVOID = {5432, 6379, 55432, 56379, 8080}
-
-
-def free_port():
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in AVOID:
-            return port
 
 
 def poll(what, fn, limit=60.0):
