@@ -1,6 +1,6 @@
 /* hdp init — idempotent creation of everything the platform needs: databases, the source
- * schema, the publication, one logical replication slot per consumer. Running it twice
- * changes nothing. */
+ * schema, the publication, one logical replication slot per consumer, the warehouse schema.
+ * Running it twice changes nothing. */
 #include <stdio.h>
 #include <string.h>
 
@@ -126,6 +126,17 @@ static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
     return rc == HDP_OK ? HDP_OK : HDP_ERR;
 }
 
+/* The warehouse: the Data Vault schema (sql/postgres/dwh.sql). */
+static int init_dwh(const hdp_config *cfg, hdp_err *e)
+{
+    PGconn *c = pg_connect(cfg->dwh_dsn, NULL, NULL, e);
+    if (c == NULL)
+        return HDP_ERR;
+    int rc = apply_sql(c, "sql/postgres/dwh.sql", e);
+    PQfinish(c);
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
+
 static int init_lake(const hdp_config *cfg, hdp_err *e)
 {
     hdp_lake *lk = lake_open(cfg, e);
@@ -153,7 +164,7 @@ int cmd_init(int argc, char **argv, hdp_config *cfg)
     dsn_dbname(cfg->dwh_dsn, "dwh", dwh, sizeof(dwh));
     if (ensure_database(cfg->source_dsn, shop, &e) != HDP_OK ||
         ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK || init_source(cfg, drop_slots, &e) ||
-        init_lake(cfg, &e))
+        init_dwh(cfg, &e) || init_lake(cfg, &e))
         return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
     printf("init: ok\n");
     return EXIT_OK;
