@@ -3,8 +3,9 @@
  * Lazily connected on first use, guarded by a mutex (one query at a time per server), and
  * dropped when it is found lost, so the next use reconnects: dwh going away costs its callers
  * a HDP_RETRY, never a thread stuck in the HTTP server, and its return needs no restart.
- * A query runs at most 10 s (statement_timeout); a host that drops packets holds the lock
- * for libpq's connect_timeout, which has no default: set it in HDP_DWH_DSN. */
+ * A query runs at most 10 s (statement_timeout). A connect runs without the lock: a host
+ * that does not answer stalls the one request that connects, for libpq's connect_timeout
+ * (no default: set it in HDP_DWH_DSN), while the others wait at most 2 s, then get 503. */
 #ifndef HDP_SERVE_DWH_H
 #define HDP_SERVE_DWH_H
 

@@ -4,6 +4,10 @@ hash keys computed as DESIGN.md §3 and sql/postgres/dwh.sql define them. Bodies
 exactly."""
 import hashlib
 import json
+import os
+import socket
+import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -12,7 +16,8 @@ import psycopg2
 import pytest
 
 from pgserver import pause_postgres, restart_postgres, resume_postgres
-from stack import Stack
+from services import free_port, stop_process, wait_port
+from stack import HDP, Stack
 
 TOKEN = "history-test-token"
 
@@ -302,3 +307,37 @@ def test_dwh_down_is_503_then_recovers(stack):
     _, _, text = http_get(stack, "/metrics")
     assert 'hdp_http_requests_total{endpoint="history",code="503"} 1' in text
     assert "hdp_serve_dwh_errors_total 0" not in text
+
+
+def test_dwh_that_never_answers_stalls_one_request_not_the_server(stack):
+    """A dwh that accepts TCP but never speaks: the connecting request waits for
+    connect_timeout, a concurrent history request gets 503 within ~2 s, /health answers."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(16)
+    port = free_port()
+    env = dict(stack.env, HDP_HTTP_ADDR=f"127.0.0.1:{port}", HDP_HTTP_THREADS="2",
+               HDP_DWH_DSN=f"host=127.0.0.1 port={hole.getsockname()[1]} dbname=dwh "
+                           "user=hdp connect_timeout=4")
+    log = open(os.path.join(stack.tmp, "serve-blackhole.log"), "ab")
+    proc = subprocess.Popen([HDP, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        wait_port(port, proc=proc)
+        other = Stack.__new__(Stack)
+        other.http_port = port
+        first = {}
+        th = threading.Thread(target=lambda: first.update(
+            r=http_get(other, "/api/v1/users/42/history")))
+        th.start()
+        time.sleep(0.5)  # the first request is connecting now
+        t0 = time.monotonic()
+        assert http_get(other, "/health")[0] == 200
+        status, body, _ = http_get(other, "/api/v1/users/42/history")
+        assert (status, body["error"]["code"]) == (503, "unavailable")
+        assert time.monotonic() - t0 < 3.5
+        th.join(timeout=15)
+        assert first["r"][0] == 503
+    finally:
+        stop_process(proc)
+        hole.close()
