@@ -17,15 +17,20 @@ void vh_init(vh_builder *h)
     h->s = (hdp_buf)HDP_BUF_INIT;
     h->nparts = 0;
     h->md_ctx = EVP_MD_CTX_new();
-    if (h->md_ctx == NULL)
-        abort(); /* out of memory, as x* allocators do */
+    /* fetched once: EVP_md5() in EVP_DigestInit_ex looks the algorithm up under a lock on
+     * every call, which cost more than the hash itself */
+    h->md = EVP_MD_fetch(NULL, "MD5", NULL);
+    if (h->md_ctx == NULL || h->md == NULL)
+        abort(); /* out of memory, or a libcrypto without MD5: nothing to recover */
 }
 
 void vh_free(vh_builder *h)
 {
     buf_free(&h->s);
     EVP_MD_CTX_free(h->md_ctx);
+    EVP_MD_free(h->md);
     h->md_ctx = NULL;
+    h->md = NULL;
 }
 
 void vh_begin(vh_builder *h)
@@ -97,7 +102,7 @@ void vh_end(vh_builder *h, uint8_t out[VH_LEN])
 {
     unsigned int n = 0;
     EVP_MD_CTX *ctx = h->md_ctx;
-    if (!EVP_DigestInit_ex(ctx, EVP_md5(), NULL) ||
+    if (!EVP_DigestInit_ex2(ctx, h->md, NULL) ||
         !EVP_DigestUpdate(ctx, h->s.data ? h->s.data : "", h->s.len) ||
         !EVP_DigestFinal_ex(ctx, out, &n) || n != VH_LEN)
         abort(); /* MD5 is always available in libcrypto; failing here is a broken install */

@@ -24,6 +24,7 @@ typedef struct vh_builder {
     hdp_buf s;    /* the standard string being built */
     int nparts;   /* parts added since vh_begin */
     void *md_ctx; /* OpenSSL digest context, reused */
+    void *md;     /* the MD5 implementation, fetched once */
 } vh_builder;
 
 void vh_init(vh_builder *h);

@@ -18,16 +18,19 @@
 /* ------------------------------------------------------------------ the SQL */
 
 static const char STAGING_DDL[] =
-    "CREATE TEMP TABLE stg_hub_customer (hk bytea, customer_id bigint, load_dts timestamptz)"
+    "CREATE TEMP TABLE stg_hub_customer (hk bytea, customer_id bigint, load_dts timestamptz, "
+    "record_source text)"
     " ON COMMIT DROP;"
-    "CREATE TEMP TABLE stg_hub_product (hk bytea, product_id bigint, load_dts timestamptz)"
+    "CREATE TEMP TABLE stg_hub_product (hk bytea, product_id bigint, load_dts timestamptz, "
+    "record_source text)"
     " ON COMMIT DROP;"
-    "CREATE TEMP TABLE stg_hub_order (hk bytea, order_id bigint, load_dts timestamptz)"
+    "CREATE TEMP TABLE stg_hub_order (hk bytea, order_id bigint, load_dts timestamptz, "
+    "record_source text)"
     " ON COMMIT DROP;"
     "CREATE TEMP TABLE stg_link_order_customer (hk bytea, hk_order bytea, hk_customer bytea,"
-    " load_dts timestamptz) ON COMMIT DROP;"
+    " load_dts timestamptz, record_source text) ON COMMIT DROP;"
     "CREATE TEMP TABLE stg_link_order_product (hk bytea, hk_order bytea, hk_product bytea,"
-    " line_no int, load_dts timestamptz) ON COMMIT DROP;"
+    " line_no int, load_dts timestamptz, record_source text) ON COMMIT DROP;"
     "CREATE TEMP TABLE stg_sat_customer (hk bytea, load_dts timestamptz, hashdiff bytea,"
     " name text, email text, city text, country text, is_deleted boolean, lsn bigint, seq int,"
     " first boolean) ON COMMIT DROP;"
@@ -98,8 +101,8 @@ static void sql_insert_keys(hdp_buf *q, const target *t)
 {
     buf_printf(q,
                "INSERT INTO %s (%s, %s, load_dts, record_source) "
-               "SELECT s.hk, %s, s.load_dts, '%s' FROM %s s ORDER BY s.hk",
-               t->table, t->hk, t->cols, t->stg_cols, t->source, t->stg);
+               "SELECT s.hk, %s, s.load_dts, s.record_source FROM %s s ORDER BY s.hk",
+               t->table, t->hk, t->cols, t->stg_cols, t->stg);
 }
 
 /* Satellites: a key's first staged row is dropped when its hashdiff equals the key's latest
@@ -169,6 +172,7 @@ typedef struct loader {
     size_t nfiles, cap;
     vault_stage stage;
     hdp_buf obj;
+    int empty[VS_QUARANTINE]; /* the vault table was empty when the load began */
 } loader;
 
 static void plan_add(loader *l, const mf_file *f, int src, int64_t version)
@@ -246,13 +250,38 @@ static int plan_drop_loaded(loader *l, hdp_err *e)
     return HDP_OK;
 }
 
+/* Hubs and links of a table that was empty when the load began skip staging: their rows
+ * are unique within the load, so "where the key is new" holds for every one of them, and
+ * COPY straight into the vault gives the same rows as the set-based insert, at once. */
+static int is_direct(const loader *l, int out)
+{
+    return out < VS_SAT_CUSTOMER && l->empty[out];
+}
+
+/* Which vault tables are empty (under the load's lock, so no other load fills them). */
+static int find_empty(loader *l, hdp_err *e)
+{
+    hdp_buf q = HDP_BUF_INIT;
+    buf_puts(&q, "SELECT ");
+    for (int out = 0; out < VS_QUARANTINE; out++)
+        buf_printf(&q, "%sNOT EXISTS (SELECT 1 FROM %s)", out ? ", " : "", targets[out].table);
+    PGresult *r = pg_query(l->pg, q.data, 0, NULL, e);
+    buf_free(&q);
+    if (r == NULL)
+        return HDP_ERR;
+    for (int out = 0; out < VS_QUARANTINE; out++)
+        l->empty[out] = strcmp(PQgetvalue(r, 0, out), "t") == 0;
+    PQclear(r);
+    return HDP_OK;
+}
+
 /* COPYs what the staging buffer `out` holds and empties it. */
 static int flush(loader *l, int out, hdp_err *e)
 {
     hdp_buf *b = &l->stage.out[out];
     if (b->len == 0)
         return HDP_OK;
-    int rc = pg_copy_begin(l->pg, vstage_copy_sql(out), e);
+    int rc = pg_copy_begin(l->pg, vstage_copy_sql(out, is_direct(l, out)), e);
     if (rc == HDP_OK)
         rc = pg_copy_put(l->pg, b->data, b->len, e);
     if (rc == HDP_OK)
@@ -367,19 +396,25 @@ static int merge_staging(loader *l, hdp_err *e)
         const target *t = &targets[out];
         if (l->stage.emitted[out] == 0)
             continue;
+        if (is_direct(l, out)) {
+            l->st->inserted[out] = l->stage.emitted[out];
+            continue;
+        }
         if (is_sat(out) && l->stage.same_ts[out]) {
             sql_collapse_same_ts(&q, t);
             rc = exec_counted(l, &q, NULL, e);
             if (rc != HDP_OK)
                 break;
         }
-        if (is_sat(out))
-            sql_drop_unchanged(&q, t);
-        else
-            sql_drop_known_keys(&q, t);
-        rc = exec_counted(l, &q, NULL, e);
-        if (rc != HDP_OK)
-            break;
+        if (!l->empty[out]) { /* else there is nothing to compare with */
+            if (is_sat(out))
+                sql_drop_unchanged(&q, t);
+            else
+                sql_drop_known_keys(&q, t);
+            rc = exec_counted(l, &q, NULL, e);
+            if (rc != HDP_OK)
+                break;
+        }
         if (is_sat(out))
             sql_insert_sat(&q, t);
         else
@@ -461,6 +496,9 @@ static int load(loader *l, hdp_err *e)
     if (rc == HDP_OK)
         rc = plan_drop_loaded(l, e);
     if (rc != HDP_OK || l->nfiles == 0)
+        return rc;
+    rc = find_empty(l, e);
+    if (rc != HDP_OK)
         return rc;
     char id[24];
     rc = pg_query_value(l->pg,

@@ -91,9 +91,23 @@ const char *vstage_source_name(int src)
     return specs[src].name;
 }
 
-const char *vstage_copy_sql(int out)
+/* Hubs and links straight into the vault: the same columns, in the same order. */
+static const char *const copy_direct_sql[VS_NOUT] = {
+    [VS_HUB_CUSTOMER] = "COPY vault.hub_customer (hk_customer, customer_id, load_dts, "
+                        "record_source) FROM STDIN",
+    [VS_HUB_PRODUCT] = "COPY vault.hub_product (hk_product, product_id, load_dts, "
+                       "record_source) FROM STDIN",
+    [VS_HUB_ORDER] = "COPY vault.hub_order (hk_order, order_id, load_dts, record_source) "
+                     "FROM STDIN",
+    [VS_LINK_ORDER_CUSTOMER] = "COPY vault.link_order_customer (hk_order_customer, hk_order, "
+                               "hk_customer, load_dts, record_source) FROM STDIN",
+    [VS_LINK_ORDER_PRODUCT] = "COPY vault.link_order_product (hk_order_product, hk_order, "
+                              "hk_product, line_no, load_dts, record_source) FROM STDIN",
+};
+
+const char *vstage_copy_sql(int out, int direct)
 {
-    return copy_sql[out];
+    return direct && copy_direct_sql[out] ? copy_direct_sql[out] : copy_sql[out];
 }
 
 void vstage_init(vault_stage *s, int64_t load_id)
@@ -291,8 +305,9 @@ static void quarantine(vault_stage *s, const vstage_file *f, size_t row, const c
     s->emitted[VS_QUARANTINE]++;
 }
 
-/* A hub row (hk, id, load_dts) the first time the load sees the key. */
-static void emit_hub(vault_stage *s, int out, const uint8_t hk[VH_LEN], int64_t id, int64_t ts)
+/* A hub row (hk, id, load_dts, record_source) the first time the load sees the key. */
+static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_t hk[VH_LEN],
+                     int64_t id, int64_t ts)
 {
     int created;
     hkmap_put(&s->seen[out], hk, &created);
@@ -303,7 +318,7 @@ static void emit_hub(vault_stage *s, int out, const uint8_t hk[VH_LEN], int64_t 
     buf_put_i64(b, id);
     buf_putc(b, '\t');
     copy_put_ts(b, ts);
-    buf_putc(b, '\n');
+    buf_printf(b, "\tshop.%s\n", specs[f->src].name);
     s->emitted[out]++;
 }
 
@@ -343,9 +358,11 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
     s->emitted[sp->sat]++;
 }
 
-/* A link row (hk, hk_a, hk_b[, line_no], load_dts) the first time the load sees it. */
-static void emit_link(vault_stage *s, int out, const uint8_t hk[VH_LEN], const uint8_t a[VH_LEN],
-                      const uint8_t b_hk[VH_LEN], const int64_t *line_no, int64_t ts)
+/* A link row (hk, hk_a, hk_b[, line_no], load_dts, record_source) the first time the load
+ * sees it. */
+static void emit_link(vault_stage *s, const vstage_file *f, int out, const uint8_t hk[VH_LEN],
+                      const uint8_t a[VH_LEN], const uint8_t b_hk[VH_LEN], const int64_t *line_no,
+                      int64_t ts)
 {
     int created;
     hkmap_put(&s->seen[out], hk, &created);
@@ -360,7 +377,7 @@ static void emit_link(vault_stage *s, int out, const uint8_t hk[VH_LEN], const u
         buf_putc(b, '\t');
     }
     copy_put_ts(b, ts);
-    buf_putc(b, '\n');
+    buf_printf(b, "\tshop.%s\n", specs[f->src].name);
     s->emitted[out]++;
 }
 
@@ -459,20 +476,20 @@ void vstage_rows(vault_stage *s, const vstage_file *f, size_t nrows)
         uint8_t hk[VH_LEN];
         hash_cols(s, f, sp->nhk == 3 ? key012 : key0, sp->nhk, r, hk);
         if (sp->hub >= 0)
-            emit_hub(s, sp->hub, hk, get_i64(f, NMETA + 0, r), ts);
+            emit_hub(s, f, sp->hub, hk, get_i64(f, NMETA + 0, r), ts);
         if (sp->domain >= 0)
             vstage_mark_known(s, sp->domain, get_i64(f, NMETA + 0, r));
         if (f->src == VSRC_ORDERS) {
             uint8_t hk_customer[VH_LEN], hk_link[VH_LEN];
             hash_cols(s, f, key1, 1, r, hk_customer);
             hash_cols(s, f, key01, 2, r, hk_link);
-            emit_link(s, VS_LINK_ORDER_CUSTOMER, hk_link, hk, hk_customer, NULL, ts);
+            emit_link(s, f, VS_LINK_ORDER_CUSTOMER, hk_link, hk, hk_customer, NULL, ts);
         } else if (f->src == VSRC_ORDER_ITEMS) {
             uint8_t hk_order[VH_LEN], hk_product[VH_LEN];
             hash_cols(s, f, key0, 1, r, hk_order);
             hash_cols(s, f, key1, 1, r, hk_product);
             int64_t line_no = get_i64(f, NMETA + 2, r);
-            emit_link(s, VS_LINK_ORDER_PRODUCT, hk, hk_order, hk_product, &line_no, ts);
+            emit_link(s, f, VS_LINK_ORDER_PRODUCT, hk, hk_order, hk_product, &line_no, ts);
         }
         emit_sat(s, f, r, hk, ts, deleted);
     }

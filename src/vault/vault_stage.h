@@ -49,9 +49,11 @@ enum vstage_domain { VD_CUSTOMER, VD_PRODUCT, VD_ORDER, VD_NDOMAIN };
 /* The source tables the vault loads, in load order (a table's references come first). */
 enum vstage_source { VSRC_CUSTOMERS, VSRC_PRODUCTS, VSRC_ORDERS, VSRC_ORDER_ITEMS, VSRC_N };
 
-/* Name of a source table ("customers") and its staging table / COPY statement per output. */
+/* Name of a source table ("customers"). */
 const char *vstage_source_name(int src);
-const char *vstage_copy_sql(int out);
+/* The COPY statement of an output: into its staging table, or, with direct, for hubs and
+ * links, straight into the vault table (rows carry every vault column). */
+const char *vstage_copy_sql(int out, int direct);
 
 typedef struct vault_stage {
     vh_builder h;
