@@ -111,4 +111,3 @@ int compact_state_load(hdp_lake *lk, seg_set *done, hdp_err *e)
     buf_free(&b);
     return rc;
 }
-

@@ -7,7 +7,6 @@
 #include "core/decimal.h"
 #include "core/timeutil.h"
 
-
 void copy_order_row(hdp_buf *b, const gen_order *o)
 {
     buf_put_i64(b, o->id);

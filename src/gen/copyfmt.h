@@ -9,7 +9,6 @@
 #include "format/copytext.h"
 #include "gen/model.h"
 
-
 /* Column lists the row writers below follow. */
 #define COPY_ORDERS_SQL                                                                            \
     "COPY orders (order_id, customer_id, status, currency, total, ship_city, created_at, "         \

@@ -11,7 +11,7 @@
 #include "core/timeutil.h"
 
 #define META(lsn, seg, op, tbl)                                                                    \
-    "{\"commit_lsn\":" #lsn ",\"seq\":2,\"commit_ts\":\"2026-11-23T13:05:01.123456Z\",\"xid\":77,"  \
+    "{\"commit_lsn\":" #lsn ",\"seq\":2,\"commit_ts\":\"2026-11-23T13:05:01.123456Z\",\"xid\":77," \
     "\"segment\":" #seg ",\"op\":\"" op "\",\"table\":\"" tbl "\""
 
 static int map(const char *table, const char *line, sch_value *out, const char **why)
@@ -44,14 +44,16 @@ static void test_each_table(void **state)
     (void)state;
     sch_value v[SCH_MAX_COLS];
     const char *why = NULL;
-    assert_int_equal(map("orders",
-                         META(5000, 100, "U", "orders") ",\"order_id\":9,\"customer_id\":3,"
-                         "\"status\":\"paid\",\"currency\":\"USD\",\"total\":\"1234.50\","
-                         "\"ship_city\":\"Z\\u00fcrich\",\"created_at\":\"2026-11-23T13:05:01Z\","
-                         "\"updated_at\":\"2026-11-23T13:05:01.000001Z\",\"paid_at\":null,"
-                         "\"refunded_at\":null,\"extra\":1}",
-                         v, &why),
-                     0);
+    assert_int_equal(
+        map("orders",
+            META(5000, 100, "U",
+                 "orders") ",\"order_id\":9,\"customer_id\":3,"
+                           "\"status\":\"paid\",\"currency\":\"USD\",\"total\":\"1234.50\","
+                           "\"ship_city\":\"Z\\u00fcrich\",\"created_at\":\"2026-11-23T13:05:01Z\","
+                           "\"updated_at\":\"2026-11-23T13:05:01.000001Z\",\"paid_at\":null,"
+                           "\"refunded_at\":null,\"extra\":1}",
+            v, &why),
+        0);
     assert_int_equal(v[SCH_COMMIT_LSN].i, 5000);
     assert_int_equal(v[SCH_SEQ].i, 2);
     assert_int_equal(v[SCH_COMMIT_TS].i, INT64_C(1795439101123456));
@@ -65,18 +67,20 @@ static void test_each_table(void **state)
     assert_true(v[14].null && v[15].null);
     free_strings(v, 16);
 
-    assert_int_equal(map("order_items",
-                         META(1, 1, "I", "order_items") ",\"order_id\":9,\"line_no\":1,"
-                         "\"product_id\":4,\"quantity\":3,\"unit_price\":\"0.05\"}",
-                         v, &why),
-                     0);
+    assert_int_equal(
+        map("order_items",
+            META(1, 1, "I",
+                 "order_items") ",\"order_id\":9,\"line_no\":1,"
+                                "\"product_id\":4,\"quantity\":3,\"unit_price\":\"0.05\"}",
+            v, &why),
+        0);
     assert_int_equal(v[7].i, 1);
     assert_int_equal(v[10].i, 5);
     free_strings(v, 11);
     /* the cached-date fast path agrees with ts_parse, and rejects what it rejects */
     static const char *tss[] = {"2026-11-23T13:05:01.123456Z", "2026-11-23T23:59:60Z",
                                 "2026-11-23T00:00:00.000000Z", "2026-11-24T00:00:00Z",
-                                "2026-11-23T24:00:00Z", "2026-11-23T13:05:0x.123456Z",
+                                "2026-11-23T24:00:00Z",        "2026-11-23T13:05:0x.123456Z",
                                 "2026-11-23T13:05:01.12345xZ", "2026-02-30T00:00:00Z"};
     for (size_t i = 0; i < sizeof(tss) / sizeof(tss[0]); i++) {
         char line[256];
@@ -92,19 +96,23 @@ static void test_each_table(void **state)
                 free_strings(v, 16);
         }
     }
-    assert_int_equal(map("customers",
-                         META(1, 1, "I", "customers") ",\"customer_id\":1,\"name\":\"A\","
-                         "\"email\":\"a@x\",\"city\":\"B\",\"country\":\"C\","
-                         "\"created_at\":\"2026-01-01 00:00:00+00\",\"updated_at\":null}",
-                         v, &why),
-                     0);
+    assert_int_equal(
+        map("customers",
+            META(1, 1, "I",
+                 "customers") ",\"customer_id\":1,\"name\":\"A\","
+                              "\"email\":\"a@x\",\"city\":\"B\",\"country\":\"C\","
+                              "\"created_at\":\"2026-01-01 00:00:00+00\",\"updated_at\":null}",
+            v, &why),
+        0);
     assert_int_equal(v[11].i, INT64_C(1767225600000000));
     free_strings(v, 13);
-    assert_int_equal(map("products",
-                         META(1, 1, "D", "products") ",\"product_id\":1,\"sku\":\"S\","
-                         "\"name\":\"N\",\"category\":\"K\",\"price\":\"-9999999999.99\"}",
-                         v, &why),
-                     0);
+    assert_int_equal(
+        map("products",
+            META(1, 1, "D",
+                 "products") ",\"product_id\":1,\"sku\":\"S\","
+                             "\"name\":\"N\",\"category\":\"K\",\"price\":\"-9999999999.99\"}",
+            v, &why),
+        0);
     assert_int_equal(v[10].i, INT64_C(-999999999999));
     free_strings(v, 11);
     assert_null(sch_find("hdp_heartbeat", 13));
@@ -203,7 +211,8 @@ static void test_keys_and_markers(void **state)
     assert_int_equal(seg, 7);
     assert_int_equal(n, 2);
     assert_string_equal(objs[1].table, "customers");
-    const char *wrong = "{\"segment\":8,\"objects\":[{\"key\":\"raw/orders/dt=2026-11-23/7-1.jsonl\"}]}";
+    const char *wrong =
+        "{\"segment\":8,\"objects\":[{\"key\":\"raw/orders/dt=2026-11-23/7-1.jsonl\"}]}";
     assert_int_equal(marker_decode(wrong, strlen(wrong), &seg, &objs, &n, &e), HDP_ERR);
     assert_int_equal(marker_decode("{", 1, &seg, &objs, &n, &e), HDP_ERR);
     free(objs);
@@ -245,8 +254,13 @@ static void test_manifest_roundtrip(void **state)
     strcpy(m.created_at, "2026-11-23T13:05:01.000000Z");
     m.rows = 10;
     m.quarantined = 1;
-    mf_file f = {.key = "curated/orders/dt=2026-11-23/part-1-5.parquet", .dt = "2026-11-23",
-                 .first = 1, .last = 5, .rows = 10, .quarantined = 1, .bytes = 999};
+    mf_file f = {.key = "curated/orders/dt=2026-11-23/part-1-5.parquet",
+                 .dt = "2026-11-23",
+                 .first = 1,
+                 .last = 5,
+                 .rows = 10,
+                 .quarantined = 1,
+                 .bytes = 999};
     manifest_add_file(&m, &f);
     segset_add(&m.done, 1, 5);
     segset_add(&m.done, 8, 8);
@@ -281,9 +295,9 @@ static void test_manifest_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_table),    cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_segset),        cmocka_unit_test(test_keys_and_markers),
-        cmocka_unit_test(test_plan),          cmocka_unit_test(test_manifest_roundtrip),
+        cmocka_unit_test(test_each_table), cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_segset),     cmocka_unit_test(test_keys_and_markers),
+        cmocka_unit_test(test_plan),       cmocka_unit_test(test_manifest_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

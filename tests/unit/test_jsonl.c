@@ -10,7 +10,8 @@
 static const jsonl_field *field(const jsonl_scanner *s, const char *key)
 {
     for (size_t i = 0; i < s->nfields; i++)
-        if (s->fields[i].klen == strlen(key) && memcmp(s->fields[i].key, key, s->fields[i].klen) == 0)
+        if (s->fields[i].klen == strlen(key) &&
+            memcmp(s->fields[i].key, key, s->fields[i].klen) == 0)
             return &s->fields[i];
     return NULL;
 }
@@ -62,7 +63,10 @@ static void test_escapes_and_unicode(void **state)
                               "\\ud83d\\ude00\\u0041\",\"k\\u0065y\":\"plain\"}"),
                      0);
     assert_str(field(&s, "s"), "a\"b\\c/d\b\f\n\r\t", 12);
-    assert_str(field(&s, "u"), "\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80" "A", 10);
+    assert_str(field(&s, "u"),
+               "\xc3\xbc\xe2\x82\xac\xf0\x9f\x98\x80"
+               "A",
+               10);
     assert_str(field(&s, "key"), "plain", 5);
     /* raw UTF-8 passes through untouched */
     assert_int_equal(scan(&s, "{\"c\":\"Z\xc3\xbcrich\"}"), 0);
@@ -156,8 +160,8 @@ static void test_too_many_fields(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_values),           cmocka_unit_test(test_escapes_and_unicode),
-        cmocka_unit_test(test_malformed),        cmocka_unit_test(test_every_truncation),
+        cmocka_unit_test(test_values),          cmocka_unit_test(test_escapes_and_unicode),
+        cmocka_unit_test(test_malformed),       cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_too_many_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

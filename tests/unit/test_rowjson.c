@@ -8,9 +8,8 @@
 static void test_types_nulls_and_unchanged(void **state)
 {
     (void)state;
-    pgo_column cols[] = {{"order_id", 20, -1, 1}, {"total", 1700, -1, 0},
-                         {"paid_at", 1184, -1, 0}, {"ship_city", 25, -1, 0},
-                         {"gift", 16, -1, 0},      {"note", 25, -1, 0},
+    pgo_column cols[] = {{"order_id", 20, -1, 1},  {"total", 1700, -1, 0}, {"paid_at", 1184, -1, 0},
+                         {"ship_city", 25, -1, 0}, {"gift", 16, -1, 0},    {"note", 25, -1, 0},
                          {"blob", 25, -1, 0}};
     pgo_relation rel = {1, "public", "orders", 'f', 7, cols};
 #define TEXT(s) {'t', s, (uint32_t)strlen(s)}

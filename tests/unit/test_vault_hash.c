@@ -96,10 +96,8 @@ static void test_copy_hex(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_single_integer_key),
-        cmocka_unit_test(test_parts_trim_upper_null),
-        cmocka_unit_test(test_typed_parts),
-        cmocka_unit_test(test_empty_and_all_space_parts),
+        cmocka_unit_test(test_single_integer_key), cmocka_unit_test(test_parts_trim_upper_null),
+        cmocka_unit_test(test_typed_parts),        cmocka_unit_test(test_empty_and_all_space_parts),
         cmocka_unit_test(test_copy_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
