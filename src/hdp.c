@@ -12,7 +12,7 @@ const hdp_command hdp_commands[] = {
      "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
     {"up", cmd_up,
      "Run a local stack: private PostgreSQL and Redis under HDP_VAR_DIR, then init,\n"
-     "speed, capture, compaction every HDP_BATCH_INTERVAL s and serve (and a live order\n"
+     "speed, capture, the batch DAG every HDP_BATCH_INTERVAL s and serve (and a live order\n"
      "stream with --generate-rate).",
      "Options:\n  --generate-rate R   also place R orders a second\n"
      "  --no-services       do not start PostgreSQL and Redis (use the configured ones)\n"

@@ -1,8 +1,8 @@
 /* cmd_up.c — `hdp up`: the local stack for development and the demo.
  *
  * Order of things: private PostgreSQL (reused when already running from VAR/pg) and Redis,
- * `hdp init` once, then `hdp speed`, `hdp capture`, `hdp run compact --every
- * HDP_BATCH_INTERVAL`, `hdp serve` and optionally `hdp generate`, each
+ * `hdp init` once, then `hdp speed`, `hdp capture`, `hdp run dag --every
+ * HDP_BATCH_INTERVAL` (compact, vault), `hdp serve` and optionally `hdp generate`, each
  * restarted with backoff when it exits. SIGINT/SIGTERM stops the children, then Redis, then
  * PostgreSQL, and exits 0. The pieces live in src/orchestrate/. */
 #include "cmd/cmd.h"
@@ -191,11 +191,11 @@ static int start_apps(up_stack *s, const up_opts *o, long batch_interval, hdp_er
     snprintf(every, sizeof(every), "%ld", batch_interval);
     const char *speed[] = {s->self, "speed", NULL};
     const char *capture[] = {s->self, "capture", NULL};
-    const char *compact[] = {s->self, "run", "compact", "--every", every, NULL};
+    const char *batch[] = {s->self, "run", "dag", "--every", every, NULL};
     const char *serve[] = {s->self, "serve", NULL};
     const char *gen[] = {s->self, "generate", "--rate", o->rate, "--duration", "0", NULL};
     if (add_app(s, "speed", speed, e) != HDP_OK || add_app(s, "capture", capture, e) != HDP_OK ||
-        add_app(s, "compact", compact, e) != HDP_OK || add_app(s, "serve", serve, e) != HDP_OK)
+        add_app(s, "batch", batch, e) != HDP_OK || add_app(s, "serve", serve, e) != HDP_OK)
         return HDP_ERR;
     if (o->rate && add_app(s, "generate", gen, e) != HDP_OK)
         return HDP_ERR;
