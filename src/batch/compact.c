@@ -81,31 +81,6 @@ static void arena_free(compactor *c)
     }
 }
 
-typedef struct key_list {
-    char **keys;
-    size_t n, cap;
-} key_list;
-
-static int collect_key(void *ctx, const char *key, uint64_t size)
-{
-    (void)size;
-    key_list *l = ctx;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        l->keys = xrealloc(l->keys, l->cap * sizeof(*l->keys));
-    }
-    l->keys[l->n++] = xstrdup(key);
-    return 0;
-}
-
-static void key_list_free(key_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->keys[i]);
-    free(l->keys);
-    memset(l, 0, sizeof(*l));
-}
-
 /* ------------------------------------------------------------------ manifests and state */
 
 /* ------------------------------------------------------------------ one raw object */
@@ -369,8 +344,8 @@ static int compact_table(compactor *c, const sch_table *t, const raw_object *obj
 static int read_markers(compactor *c, const seg_set *state_done, raw_object **objs, size_t *nobjs,
                         seg_set *segs, hdp_err *e)
 {
-    key_list l = {0};
-    int rc = lake_list(c->lake, LAKE_SEGMENTS_PREFIX, collect_key, &l, e);
+    lake_keys l = {0};
+    int rc = lake_list_keys(c->lake, LAKE_SEGMENTS_PREFIX, &l, e);
     hdp_buf b = HDP_BUF_INIT;
     for (size_t i = 0; rc == HDP_OK && i < l.n; i++) {
         const char *name = l.keys[i] + strlen(LAKE_SEGMENTS_PREFIX);
@@ -403,7 +378,7 @@ static int read_markers(compactor *c, const seg_set *state_done, raw_object **ob
             }
     }
     buf_free(&b);
-    key_list_free(&l);
+    lake_keys_free(&l);
     return rc;
 }
 

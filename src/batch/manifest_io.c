@@ -10,31 +10,6 @@
 #include "core/lake_layout.h"
 #include "core/log.h"
 
-typedef struct key_list {
-    char **keys;
-    size_t n, cap;
-} key_list;
-
-static int collect_key(void *ctx, const char *key, uint64_t size)
-{
-    (void)size;
-    key_list *l = ctx;
-    if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 64;
-        l->keys = xrealloc(l->keys, l->cap * sizeof(*l->keys));
-    }
-    l->keys[l->n++] = xstrdup(key);
-    return 0;
-}
-
-static void key_list_free(key_list *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->keys[i]);
-    free(l->keys);
-    memset(l, 0, sizeof(*l));
-}
-
 /* Version of "curated/_manifests/<table>/vNNNNNNNNNN.json", or -1. */
 static int64_t manifest_key_version(const char *key)
 {
@@ -59,15 +34,15 @@ int manifest_load_latest(hdp_lake *lk, const char *table, manifest *m, hdp_err *
 {
     char prefix[128];
     snprintf(prefix, sizeof(prefix), LAKE_MANIFESTS_PREFIX "%s/v", table);
-    key_list l = {0};
-    int rc = lake_list(lk, prefix, collect_key, &l, e);
+    lake_keys l = {0};
+    int rc = lake_list_keys(lk, prefix, &l, e);
     int64_t best = 0;
     for (size_t i = 0; rc == HDP_OK && i < l.n; i++) {
         int64_t v = manifest_key_version(l.keys[i]);
         if (v > best)
             best = v;
     }
-    key_list_free(&l);
+    lake_keys_free(&l);
     snprintf(m->table, sizeof(m->table), "%s", table);
     if (rc != HDP_OK || best == 0)
         return rc;

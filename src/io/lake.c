@@ -175,3 +175,28 @@ int lake_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_
         return HDP_ERR;
     return lk->be->list(lk, prefix, cb, ctx, e);
 }
+
+static int collect_key(void *ctx, const char *key, uint64_t size)
+{
+    (void)size;
+    lake_keys *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->keys = xrealloc(l->keys, l->cap * sizeof(*l->keys));
+    }
+    l->keys[l->n++] = xstrdup(key);
+    return 0;
+}
+
+int lake_list_keys(hdp_lake *lk, const char *prefix, lake_keys *out, hdp_err *e)
+{
+    return lake_list(lk, prefix, collect_key, out, e);
+}
+
+void lake_keys_free(lake_keys *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->keys[i]);
+    free(l->keys);
+    memset(l, 0, sizeof(*l));
+}

@@ -74,6 +74,14 @@ int lake_delete(hdp_lake *lk, const char *key, hdp_err *e);
 typedef int (*lake_list_cb)(void *ctx, const char *key, uint64_t size);
 int lake_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_err *e);
 
+/* Every key under prefix, collected (for callers that list, then read). */
+typedef struct lake_keys {
+    char **keys;
+    size_t n, cap;
+} lake_keys;
+int lake_list_keys(hdp_lake *lk, const char *prefix, lake_keys *out, hdp_err *e);
+void lake_keys_free(lake_keys *l); /* and zero it */
+
 /* "file:///abs/path" or "s3://bucket/prefix @ endpoint": for logs, never with secrets. */
 const char *lake_describe(const hdp_lake *lk);
 
