@@ -122,12 +122,22 @@ def make_lake(st, orders, seed):
     return res
 
 
+def settle(st):
+    """Lets the server go quiet before a timed section: the generator's dead tuples vacuumed
+    (else autovacuum of shop competes for the CPUs), then a checkpoint."""
+    t0 = time.monotonic()
+    st.pg.psql("shop", "VACUUM ANALYZE")
+    st.pg.psql("postgres", "CHECKPOINT")
+    return round(time.monotonic() - t0, 2)
+
+
 # --------------------------------------------------------------------------- the peer
 
 def run_peer(st, lake, n):
     st.pg.psql("postgres", "DROP DATABASE IF EXISTS dwh_peer")
     st.pg.psql("postgres", "CREATE DATABASE dwh_peer")
     st.pg.psql("dwh_peer", file=DWH_SQL)
+    settle(st)
     log(f"peer: row-by-row load of a {n:,}-order slice into dwh_peer")
     p = subprocess.run([sys.executable, PEER, "--lake", lake, "--dsn", st.pg.dsn("dwh_peer"),
                         "--orders", str(n)], capture_output=True, text=True)
@@ -146,13 +156,14 @@ def copy_baseline(st, n):
     built in memory first; only the COPY is timed."""
     st.pg.psql("postgres", "DROP DATABASE IF EXISTS copybench")
     st.pg.psql("postgres", "CREATE DATABASE copybench")
+    settled = settle(st)
     buf = io.StringIO()
     for i in range(n):
         buf.write("\\\\x%s\t%d\t2026-11-24 10:00:00.%06d+00\tshop.orders\n"
                   % (hashlib.md5(b"%d" % i).hexdigest(), i, i % 1000000))
     data = buf.getvalue()
     c = psycopg2.connect(st.pg.dsn("copybench"))
-    out = {"rows": n, "logged": True}
+    out = {"rows": n, "logged": True, "settle_s": settled}
     with c.cursor() as cur:
         for name, ddl in (("no_index", ""), ("bytea_pk", ", PRIMARY KEY (hk)")):
             cur.execute(f"CREATE TABLE t_{name} (hk bytea NOT NULL, id bigint NOT NULL, "
@@ -245,6 +256,7 @@ def run_hdp_vault(st):
     before = vault_counts(st, "dwh")
     if any(before.values()):
         raise RuntimeError(f"the vault is not empty: {before}")
+    settled = settle(st)
     log("hdp run vault into the empty vault")
     with ActivitySampler(st.pg.dsn("postgres")) as sampler:
         t0 = time.monotonic()
@@ -253,6 +265,7 @@ def run_hdp_vault(st):
         wall = time.monotonic() - t0
     if p.returncode != 0:
         raise RuntimeError(f"hdp run vault exited {p.returncode}: {p.stderr[-2000:]}")
+    log(p.stderr.strip()[:2000])
 
     def tv(label):
         m = re.search(rf"{label}: ([\d.]+)", p.stderr)
@@ -262,9 +275,40 @@ def run_hdp_vault(st):
                                                                r"\(kbytes\)") / 1024, 1),
            "hdp_cpu_s": round((tv(r"User time \(seconds\)") or 0) +
                               (tv(r"System time \(seconds\)") or 0), 2),
-           "stdout": p.stdout.strip(), "activity": sampler.result(),
+           "settle_s": settled, "stdout": p.stdout.strip(), "activity": sampler.result(),
            "vault_rows": vault_counts(st, "dwh")}
     log(f"hdp run vault: {p.stdout.strip()} ({wall:.2f} s)")
+    return res
+
+
+def perf_top(data, comm, limit=12):
+    """The hottest symbols of one command in a perf.data file, as "pct symbol" lines."""
+    r = subprocess.run(["perf", "report", "-i", data, "--comms", comm, "--no-children",
+                        "--sort", "dso,symbol", "--stdio", "-g", "none", "--percentage",
+                        "relative"], capture_output=True, text=True)
+    rows = [re.sub(r"( -)+$", "", re.sub(r"\s+", " ", ln.strip())) for ln in r.stdout.splitlines()
+            if re.match(r"\s+\d+\.\d+%", ln)]
+    return rows[:limit]
+
+
+def profile(st):
+    """A second, untimed `hdp run vault` into the emptied vault under `perf record -a`: the
+    CPU split between hdp and PostgreSQL and each one's hottest symbols."""
+    st.pg.psql("dwh", "TRUNCATE " + ", ".join(f"vault.{t}" for t in VAULT_TABLES) +
+               ", ops.quarantine, ops.load_file, ops.load_log RESTART IDENTITY")
+    settle(st)
+    data = os.path.join(st.dir, "perf.data")
+    p = subprocess.run(["perf", "record", "-a", "-g", "-F", "499", "-o", data, "--", HDP,
+                        "run", "vault"], env=st.env, cwd=st.dir, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"perf record exited {p.returncode}: {p.stderr[-1000:]}")
+    r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "comm",
+                        "--stdio", "-g", "none"], capture_output=True, text=True)
+    split = [re.sub(r"\s+", " ", ln.strip()) for ln in r.stdout.splitlines()
+             if re.match(r"\s+\d+\.\d+%", ln)][:6]
+    res = {"loaded_orders": vault_counts(st, "dwh")["hub_order"], "cpu_by_command": split,
+           "hdp": perf_top(data, "hdp"), "postgres": perf_top(data, "postgres")}
+    log(f"profile: {res}")
     return res
 
 
@@ -401,6 +445,14 @@ def report(res, path_md):
                   f"every {int(act['interval_s'] * 1000)} ms ({act['samples']} samples), share "
                   "of samples with an active backend by wait event and statement:", ""]
         lines += [f"- {a['share'] * 100:.0f} % {a['wait']}: `{a['query']}`" for a in act["active"]]
+    prof = res.get("profile")
+    if prof and "cpu_by_command" in prof:
+        lines += ["", f"`perf record -a` of a second, untimed run into the emptied vault "
+                  f"({prof['loaded_orders']:,} orders loaded), samples by command: " +
+                  "; ".join(prof["cpu_by_command"]) + ".", "", "hdp's hottest symbols:", ""]
+        lines += [f"    {x}" for x in prof["hdp"]]
+        lines += ["", "PostgreSQL's hottest symbols:", ""]
+        lines += [f"    {x}" for x in prof["postgres"]]
     lines += ["", "## Method", "",
               "- One private PostgreSQL (bench/stack.py); lake on local disk (file://). "
               "`hdp capture` runs during `hdp generate` until slot hdp_lake has confirmed the WAL "
@@ -435,6 +487,8 @@ def main():
                     help="HDP_SEGMENT_SECONDS for capture (short: the tail closes sooner)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
     ap.add_argument("--keep", action="store_true", help="keep the work folder (lake, logs)")
+    ap.add_argument("--perf", action="store_true",
+                    help="afterwards, profile a second (untimed) hdp run vault with perf")
     a = ap.parse_args()
     a.orders = a.orders or (50_000 if a.quick else 1_000_000)
     a.peer_orders = min(a.orders, a.peer_orders or (2_000 if a.quick else 20_000))
@@ -470,6 +524,12 @@ def main():
                     res[name] = {"error": str(e)}
             if "vault_rows" in res["hdp"] and "vault_rows" in res["peer"]:
                 res["slice_check"] = slice_check(st, res["peer"])
+            if a.perf and "vault_rows" in res["hdp"]:
+                try:
+                    res["profile"] = profile(st)
+                except Exception as e:
+                    log(f"profile: FAILED: {e}")
+                    res["profile"] = {"error": str(e)}
     except KeyboardInterrupt:
         log("interrupted; stack stopped")
         sys.exit(130)
