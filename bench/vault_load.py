@@ -151,9 +151,9 @@ def run_peer(st, lake, n):
 # --------------------------------------------------------------------------- COPY baseline
 
 def copy_baseline(st, n):
-    """COPY FROM STDIN of n rows (bytea, bigint, timestamptz, text) — the shape of a hub row, the
-    bytea an MD5 like a hash key — into a logged table, once without an index and once with a bytea primary key. The data is
-    built in memory first; only the COPY is timed."""
+    """COPY FROM STDIN of n rows (bytea, bigint, timestamptz, text) — the shape of a hub row,
+    the bytea an MD5 like a hash key — into a logged table, once without an index and once
+    with a bytea primary key. The data is built in memory first; only the COPY is timed."""
     st.pg.psql("postgres", "DROP DATABASE IF EXISTS copybench")
     st.pg.psql("postgres", "CREATE DATABASE copybench")
     settled = settle(st)
@@ -286,8 +286,8 @@ def perf_top(data, comm, limit=12):
     r = subprocess.run(["perf", "report", "-i", data, "--comms", comm, "--no-children",
                         "--sort", "dso,symbol", "--stdio", "-g", "none", "--percentage",
                         "relative"], capture_output=True, text=True)
-    rows = [re.sub(r"( -)+$", "", re.sub(r"\s+", " ", ln.strip())) for ln in r.stdout.splitlines()
-            if re.match(r"\s+\d+\.\d+%", ln)]
+    rows = [re.sub(r"( -)+$", "", re.sub(r"\s+", " ", ln.strip()))
+            for ln in r.stdout.splitlines() if re.match(r"\s+\d+\.\d+%", ln)]
     return rows[:limit]
 
 
