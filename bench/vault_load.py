@@ -453,6 +453,20 @@ def report(res, path_md):
         lines += [f"    {x}" for x in prof["hdp"]]
         lines += ["", "PostgreSQL's hottest symbols:", ""]
         lines += [f"    {x}" for x in prof["postgres"]]
+    g = res.get("lake", {}).get("generated")
+    lines += ["", "## Notes", ""]
+    if g:
+        lines.append(f"- The generator writes {g['items'] / g['orders']:.2f} lines per order "
+                     f"({g['items']:,} for {g['orders']:,} orders), {g['shipped']:,} shipped, "
+                     f"{g['delivered']:,} delivered, {g['refunded']:,} refunded, "
+                     f"{g['customers_moved']:,} customer moves, {g['products_changed']:,} "
+                     "product changes.")
+    if "source_rows" in peer:
+        dim = 2 * (peer["source_rows"]["customers"] + peer["source_rows"]["products"])
+        lines.append(f"- Scaling the peer linearly counts its customer and product rows "
+                     f"({dim:,} of its {peer['statements']:,} INSERTs) as if they grew with the "
+                     "orders; they do not (the dimensions are a few thousand rows at any size), "
+                     f"so the scaled time is up to {100 * dim / peer['statements']:.0f} % long.")
     lines += ["", "## Method", "",
               "- One private PostgreSQL (bench/stack.py); lake on local disk (file://). "
               "`hdp capture` runs during `hdp generate` until slot hdp_lake has confirmed the WAL "
