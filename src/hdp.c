@@ -40,6 +40,8 @@ const hdp_command hdp_commands[] = {
      "Arguments: TASK|dag [--every SECONDS] [--row-group-rows N]\n"
      "Tasks:\n  compact   raw JSON Lines of closed segments -> Parquet in curated/, published\n"
      "            through curated/_manifests/<table>/v<N>.json; bad lines -> quarantine/\n"
+     "  vault     curated files not yet loaded -> Data Vault 2.0 in dwh (one transaction:\n"
+     "            hubs, links, satellites, PIT; contract violations -> ops.quarantine)\n"
      "  dag       every task, in order\n"
      "Options:\n  --every S           repeat every S seconds until SIGTERM/SIGINT\n"
      "  --row-group-rows N  rows per Parquet row group (default 1048576)\n"

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "batch/manifest.h"
+#include "batch/manifest_io.h"
 #include "batch/schema.h"
 #include "core/lake_layout.h"
 #include "core/log.h"
@@ -106,85 +107,6 @@ static void key_list_free(key_list *l)
 }
 
 /* ------------------------------------------------------------------ manifests and state */
-
-/* Version of "curated/_manifests/<table>/vNNNNNNNNNN.json", or -1. */
-static int64_t manifest_key_version(const char *key)
-{
-    const char *v = strrchr(key, '/');
-    if (v == NULL || v[1] != 'v' || strlen(v) != 17 || strcmp(v + 12, ".json") != 0)
-        return -1;
-    int64_t n = 0;
-    for (int i = 2; i < 12; i++) {
-        if (v[i] < '0' || v[i] > '9')
-            return -1;
-        n = n * 10 + (v[i] - '0');
-    }
-    return n;
-}
-
-static void manifest_key(char *out, size_t n, const char *table, int64_t version)
-{
-    snprintf(out, n, LAKE_MANIFESTS_PREFIX "%s/v%010" PRId64 ".json", table, version);
-}
-
-/* The newest manifest of table into a zeroed m (version 0 and empty when none). */
-static int load_latest(compactor *c, const char *table, manifest *m, hdp_err *e)
-{
-    char prefix[128];
-    snprintf(prefix, sizeof(prefix), LAKE_MANIFESTS_PREFIX "%s/v", table);
-    key_list l = {0};
-    int rc = lake_list(c->lake, prefix, collect_key, &l, e);
-    int64_t best = 0;
-    for (size_t i = 0; rc == HDP_OK && i < l.n; i++) {
-        int64_t v = manifest_key_version(l.keys[i]);
-        if (v > best)
-            best = v;
-    }
-    key_list_free(&l);
-    snprintf(m->table, sizeof(m->table), "%s", table);
-    if (rc != HDP_OK || best == 0)
-        return rc;
-    char key[160];
-    manifest_key(key, sizeof(key), table, best);
-    hdp_buf b = HDP_BUF_INIT;
-    rc = lake_get(c->lake, key, &b, e);
-    if (rc == HDP_OK && manifest_decode(b.data, b.len, m, e) != HDP_OK) {
-        hdp_err_prefix(e, "%s: ", key);
-        rc = HDP_ERR;
-    }
-    if (rc == HDP_OK && (m->version != best || strcmp(m->table, table) != 0))
-        rc = hdp_fail(e, "%s: version or table does not match its key", key);
-    buf_free(&b);
-    return rc;
-}
-
-/* The cached set of segments done for every table they touch (empty when absent). */
-static int load_state(compactor *c, seg_set *done, hdp_err *e)
-{
-    int found = 0;
-    int rc = lake_head(c->lake, COMPACT_STATE_KEY, &found, NULL, e);
-    if (rc != HDP_OK || !found)
-        return rc;
-    hdp_buf b = HDP_BUF_INIT;
-    rc = lake_get(c->lake, COMPACT_STATE_KEY, &b, e);
-    if (rc == HDP_OK) {
-        json_t *j = json_loadb(b.data, b.len, 0, NULL);
-        json_t *a = json_object_get(j, "segments_done");
-        size_t i;
-        json_t *v;
-        json_array_foreach(a, i, v)
-        {
-            json_t *lo = json_array_get(v, 0), *hi = json_array_get(v, 1);
-            if (json_is_integer(lo) && json_is_integer(hi))
-                segset_add(done, json_integer_value(lo), json_integer_value(hi));
-        }
-        if (j == NULL || !json_is_array(a))
-            log_warn("%s is unreadable: every marker is read again", COMPACT_STATE_KEY);
-        json_decref(j);
-    }
-    buf_free(&b);
-    return rc;
-}
 
 /* ------------------------------------------------------------------ one raw object */
 
@@ -376,7 +298,7 @@ static int compact_table(compactor *c, const sch_table *t, const raw_object *obj
     int rc = HDP_OK;
     for (int attempt = 0;; attempt++) {
         manifest cur = {0}, next = {0};
-        rc = load_latest(c, t->name, &cur, e);
+        rc = manifest_load_latest(c->lake, t->name, &cur, e);
         size_t k = rc == HDP_OK ? plan_select(objs, nobjs, t->name, &cur.done, idx) : 0;
         if (rc != HDP_OK || k == 0) {
             c->total_rows += cur.rows;
@@ -542,7 +464,7 @@ int compact_run(const hdp_config *cfg, const compact_opts *o, compact_stats *st,
     seg_set *table_done = xcalloc(ntables, sizeof(*table_done));
     raw_object *objs = NULL;
     size_t nobjs = 0;
-    int rc = load_state(&c, &state_done, e);
+    int rc = compact_state_load(c.lake, &state_done, e);
     if (rc == HDP_OK)
         rc = read_markers(&c, &state_done, &objs, &nobjs, &segs, e);
     for (size_t t = 0; rc == HDP_OK && nobjs && t < ntables; t++)

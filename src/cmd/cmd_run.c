@@ -15,6 +15,7 @@
 #include "batch/compact.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "vault/vault_load.h"
 
 typedef struct run_opts {
     const char *task;
@@ -47,10 +48,43 @@ static int task_compact(const hdp_config *cfg, const run_opts *o, hdp_err *e)
     return rc;
 }
 
+static int task_vault(const hdp_config *cfg, const run_opts *o, hdp_err *e)
+{
+    (void)o;
+    vault_stats st;
+    int64_t t0 = mono_us();
+    int rc = vault_run(cfg, &st, e);
+    double secs = (double)(mono_us() - t0) / 1e6;
+    if (rc == HDP_OK && st.load_id == 0)
+        printf("vault: nothing new to load%s\n",
+               st.waiting_files ? " (files wait for compaction of every table)" : "");
+    else if (rc == HDP_OK)
+        printf("vault: load %" PRId64 ": %" PRId64 " file(s), %" PRId64 " row(s) read, %" PRId64
+               " vault row(s) inserted (hubs %" PRId64 ", links %" PRId64 ", satellites %" PRId64
+               "), %" PRId64 " PIT row(s), %" PRId64 " quarantined, %.2f s, %.0f orders/s, %.0f "
+               "rows/s\n",
+               st.load_id, st.files, st.rows_read, vault_rows_inserted(&st),
+               st.inserted[VS_HUB_CUSTOMER] + st.inserted[VS_HUB_PRODUCT] +
+                   st.inserted[VS_HUB_ORDER],
+               st.inserted[VS_LINK_ORDER_CUSTOMER] + st.inserted[VS_LINK_ORDER_PRODUCT],
+               st.inserted[VS_SAT_CUSTOMER] + st.inserted[VS_SAT_PRODUCT] +
+                   st.inserted[VS_SAT_ORDER] + st.inserted[VS_SAT_ORDER_LINE],
+               st.pit_rows, st.quarantined, secs,
+               secs > 0 ? (double)st.inserted[VS_HUB_ORDER] / secs : 0,
+               secs > 0 ? (double)vault_rows_inserted(&st) / secs : 0);
+    else
+        printf("vault: failed after %.2f s\n", secs);
+    fflush(stdout);
+    return rc;
+}
+
 static const batch_task tasks[] = {
     {.name = "compact",
      .description = "raw JSON Lines of closed segments -> Parquet in curated/, by manifest",
      .run = task_compact},
+    {.name = "vault",
+     .description = "curated Parquet -> Data Vault 2.0 in dwh (hubs, links, satellites, PIT)",
+     .run = task_vault},
 };
 #define NTASKS (sizeof(tasks) / sizeof(tasks[0]))
 

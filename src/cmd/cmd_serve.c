@@ -18,6 +18,7 @@ int cmd_serve(int argc, char **argv, hdp_config *cfg)
         .cache_ms = cfg->serve_cache_ms,
         .token = cfg->api_token,
         .redis = cfg->redis,
+        .dwh_dsn = cfg->dwh_dsn,
     };
     hdp_server *s = NULL;
     hdp_err e;

@@ -6,13 +6,9 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "format/copytext.h"
 #include "gen/model.h"
 
-/* Appends s with COPY text escapes: backslash, tab, newline and carriage return. */
-void copy_put_text(hdp_buf *b, const char *s);
-
-/* Appends a UTC timestamp as "YYYY-MM-DD HH:MM:SS.ffffff+00" (unix_us from year 1 to 9999). */
-void copy_put_ts(hdp_buf *b, int64_t unix_us);
 
 /* Column lists the row writers below follow. */
 #define COPY_ORDERS_SQL                                                                            \

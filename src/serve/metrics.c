@@ -13,6 +13,7 @@ void metrics_init(serve_metrics *m)
     atomic_init(&m->cache_hits, 0);
     atomic_init(&m->cache_misses, 0);
     atomic_init(&m->redis_errors, 0);
+    atomic_init(&m->dwh_errors, 0);
 }
 
 static int code_index(int status)
@@ -60,9 +61,12 @@ void metrics_render(const serve_metrics *m, hdp_buf *b, long long quarantined, i
                "hdp_serve_redis_errors_total %llu\n"
                "# HELP hdp_serve_redis_up 1 when Redis answered the last probe.\n"
                "# TYPE hdp_serve_redis_up gauge\n"
-               "hdp_serve_redis_up %d\n",
+               "hdp_serve_redis_up %d\n"
+               "# HELP hdp_serve_dwh_errors_total Failed reads of the data vault (dwh).\n"
+               "# TYPE hdp_serve_dwh_errors_total counter\n"
+               "hdp_serve_dwh_errors_total %llu\n",
                atomic_load(&m->cache_hits), atomic_load(&m->cache_misses),
-               atomic_load(&m->redis_errors), redis_up ? 1 : 0);
+               atomic_load(&m->redis_errors), redis_up ? 1 : 0, atomic_load(&m->dwh_errors));
     if (quarantined >= 0)
         buf_printf(b,
                    "# HELP hdp_speed_quarantined_total Change records the speed layer "

@@ -13,7 +13,7 @@ enum { MET_CODES = 9 };
 
 typedef struct serve_metrics {
     atomic_ullong requests[EP_COUNT][MET_CODES];
-    atomic_ullong cache_hits, cache_misses, redis_errors;
+    atomic_ullong cache_hits, cache_misses, redis_errors, dwh_errors;
 } serve_metrics;
 
 void metrics_init(serve_metrics *m);

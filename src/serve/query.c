@@ -16,17 +16,48 @@ static const struct {
     {"/api/v1/revenue/by-category", "by_category", EP_BY_CATEGORY},
     {"/api/v1/revenue/timeseries", "timeseries", EP_TIMESERIES},
     {"/api/v1/cities/average-check", "average_check", EP_AVG_CHECK},
+    {NULL, "history", EP_HISTORY},
+    {NULL, "user_history", EP_USER_HISTORY},
     {"/metrics", "metrics", EP_METRICS},
     {"/openapi.json", "openapi", EP_OPENAPI},
     {"/docs", "docs", EP_DOCS},
     {"/", "index", EP_INDEX},
 };
 
+/* Paths with an {id} segment: prefix, then one non-empty segment, then the suffix. */
+static const struct {
+    const char *prefix;
+    serve_endpoint ep;
+} id_routes[] = {
+    {"/api/v1/users/", EP_HISTORY},
+    {"/api/v1/user/", EP_USER_HISTORY},
+};
+static const char history_suffix[] = "/history";
+
+/* The {id} segment of path under prefix (length in *n), or NULL when path is not
+ * prefix + segment + "/history". */
+static const char *id_segment(const char *path, const char *prefix, size_t *n)
+{
+    size_t plen = strlen(prefix);
+    if (strncmp(path, prefix, plen) != 0)
+        return NULL;
+    const char *seg = path + plen;
+    const char *slash = strchr(seg, '/');
+    if (slash == NULL || slash == seg || strcmp(slash, history_suffix) != 0)
+        return NULL;
+    *n = (size_t)(slash - seg);
+    return seg;
+}
+
 serve_endpoint serve_route(const char *path)
 {
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
-        if (strcmp(routes[i].path, path) == 0)
+        if (routes[i].path != NULL && strcmp(routes[i].path, path) == 0)
             return routes[i].ep;
+    size_t n;
+    for (size_t i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]); i++)
+        if (id_segment(path, id_routes[i].prefix, &n) != NULL)
+            return id_routes[i].ep;
     return EP_UNKNOWN;
 }
 
@@ -42,6 +73,11 @@ int serve_endpoint_is_api(serve_endpoint ep)
 {
     return ep == EP_REVENUE || ep == EP_BY_CITY || ep == EP_BY_CATEGORY || ep == EP_TIMESERIES ||
            ep == EP_AVG_CHECK;
+}
+
+int serve_endpoint_is_history(serve_endpoint ep)
+{
+    return ep == EP_HISTORY || ep == EP_USER_HISTORY;
 }
 
 /* Copies at most 40 bytes of s for an error message, so a huge parameter stays out of it. */
@@ -93,4 +129,34 @@ void serve_query_key(const serve_query *q, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s|%s|%s", serve_endpoint_name(q->ep), q->date,
              q->ep == EP_TIMESERIES ? (q->interval == IV_MINUTE ? "minute" : "hour") : "");
+}
+
+int serve_history_id(const char *path, int64_t *id, hdp_err *e)
+{
+    const char *seg = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]) && seg == NULL; i++)
+        seg = id_segment(path, id_routes[i].prefix, &n);
+    if (seg == NULL)
+        return hdp_fail(e, "no customer id in the path");
+    char text[48]; /* the id as given, clipped for the message */
+    snprintf(text, sizeof(text), "%.*s%s", (int)(n < 40 ? n : 40), seg, n > 40 ? "..." : "");
+    for (char *p = text; *p; p++) /* the JSON error must stay valid UTF-8 */
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+            *p = '?';
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (seg[i] < '0' || seg[i] > '9')
+            return hdp_fail(e, "invalid customer id '%s': expected a positive integer", text);
+        int d = seg[i] - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return hdp_fail(e, "customer id '%s' is out of range (1..%lld)", text,
+                            (long long)INT64_MAX);
+        v = v * 10 + d;
+    }
+    if (v == 0)
+        return hdp_fail(e, "customer id '%s' is out of range (1..%lld)", text,
+                        (long long)INT64_MAX);
+    *id = v;
+    return HDP_OK;
 }

@@ -17,6 +17,8 @@ typedef enum serve_endpoint {
     EP_BY_CATEGORY,
     EP_TIMESERIES,
     EP_AVG_CHECK,
+    EP_HISTORY,      /* /api/v1/users/{id}/history */
+    EP_USER_HISTORY, /* /api/v1/user/{id}/history, the original platform's path and shape */
     EP_METRICS,
     EP_OPENAPI,
     EP_DOCS,
@@ -39,12 +41,19 @@ typedef struct serve_query {
     serve_interval interval;
 } serve_query;
 
-/* Maps an exact path to its endpoint (EP_UNKNOWN when none). */
+/* Maps a path to its endpoint (EP_UNKNOWN when none): exact paths, and the history paths
+ * with any one non-empty segment in place of {id} (serve_history_id validates it). */
 serve_endpoint serve_route(const char *path);
 /* Stable label for logs and metrics ("revenue", "by_city", ...). */
 const char *serve_endpoint_name(serve_endpoint ep);
 /* True for the /api/ endpoints: they need the token and take date/interval. */
 int serve_endpoint_is_api(serve_endpoint ep);
+/* True for the two customer history endpoints (token, an {id} in the path, no parameters). */
+int serve_endpoint_is_history(serve_endpoint ep);
+
+/* Takes the customer id out of a path serve_route() mapped to a history endpoint: a decimal
+ * integer in 1..INT64_MAX (no sign, no spaces). HDP_ERR with a message fit for a 400. */
+int serve_history_id(const char *path, int64_t *id, hdp_err *e);
 
 /* Validates args for an /api/ endpoint: `date` (YYYY-MM-DD, a real date; default today, a
  * day number), and for the timeseries `interval` (hour|minute, default hour). Unknown,

@@ -18,6 +18,8 @@
 #include "io/redis.h"
 #include "serve/agg.h"
 #include "serve/cache.h"
+#include "serve/dwh.h"
+#include "serve/history.h"
 #include "serve/metrics.h"
 #include "serve/pages.h"
 #include "serve/query.h"
@@ -31,6 +33,7 @@ struct hdp_server {
     struct MHD_Daemon *daemon;
     pthread_mutex_t redis_mu; /* guards redis */
     hdp_redis *redis;
+    serve_dwh *dwh; /* the Data Vault, for the history endpoints; has its own lock */
     serve_cache *cache;
     serve_metrics metrics;
     char *token;
@@ -45,15 +48,16 @@ typedef struct fill_ctx {
     const serve_query *q;
 } fill_ctx;
 
-/* Logs a failed read at most once a second: a dead Redis must not flood the log. */
-static void log_read_failure(hdp_server *s, const serve_query *q, const char *msg)
+/* Logs a failed read at most once a second: a dead Redis or dwh must not flood the log.
+ * what names the request ("2026-11-23", "customer 42"). */
+static void log_read_failure(hdp_server *s, serve_endpoint ep, const char *what, const char *msg)
 {
     int64_t now = mono_us();
     int64_t last = atomic_load(&s->last_fail_log_us);
     if (now - last < USEC_PER_SEC && last != 0)
         return;
     if (atomic_compare_exchange_strong(&s->last_fail_log_us, &last, now))
-        log_warn("%s %s: %s", serve_endpoint_name(q->ep), q->date, msg);
+        log_warn("%s %s: %s", serve_endpoint_name(ep), what, msg);
 }
 
 /* The cache's fill: reads W once, then batch(<= W) and speed(> W) of the query's day, and
@@ -101,7 +105,7 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
         *status = MHD_HTTP_OK;
     } else {
         atomic_fetch_add(&s->metrics.redis_errors, 1);
-        log_read_failure(s, q, e.msg);
+        log_read_failure(s, q->ep, q->date, e.msg);
         buf_reset(body);
         if (rc == HDP_RETRY) {
             *status = MHD_HTTP_SERVICE_UNAVAILABLE;
@@ -242,12 +246,25 @@ static int token_ok(const hdp_server *s, const char *auth)
     return diff == 0;
 }
 
+/* True when the request may use /api/: no token configured, or the right bearer token. */
+static int authorized(const hdp_server *s, struct MHD_Connection *conn)
+{
+    return s->token == NULL ||
+           token_ok(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_AUTHORIZATION));
+}
+
+static enum MHD_Result send_unauthorized(hdp_server *s, struct MHD_Connection *conn,
+                                         serve_endpoint ep)
+{
+    return send_error(s, conn, ep, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                      "missing or wrong 'Authorization: Bearer <token>'");
+}
+
 static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_endpoint ep)
 {
-    if (s->token != NULL && !token_ok(s, MHD_lookup_connection_value(
-                                             conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)))
-        return send_error(s, conn, ep, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                          "missing or wrong 'Authorization: Bearer <token>'");
+    if (!authorized(s, conn))
+        return send_unauthorized(s, conn, ep);
     arg_list args = {.n = 0};
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
     if (args.overflow)
@@ -270,6 +287,62 @@ static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_
                               memory_order_relaxed);
     metrics_request(&s->metrics, ep, status);
     return send_body(conn, status, JSON, body, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* ---------------------------------------------------------------- answers from dwh */
+
+typedef struct history_req {
+    int64_t id;
+    history_shape shape;
+    hdp_buf body;
+    int found;
+} history_req;
+
+static int run_history(PGconn *c, void *ctx, hdp_err *e)
+{
+    history_req *h = ctx;
+    buf_reset(&h->body);
+    return history_fetch(c, h->id, h->shape, &h->body, &h->found, e);
+}
+
+/* A customer's order history, straight from dwh. It bypasses the answer cache: its keys
+ * are one per customer, unbounded, while the cache is a small linear table sized for a few
+ * days' keys that every revenue request scans; a history read is a few index probes, and a
+ * customer is rarely asked for twice within the cache window. */
+static enum MHD_Result do_history(hdp_server *s, struct MHD_Connection *conn, serve_endpoint ep,
+                                  const char *url)
+{
+    if (!authorized(s, conn))
+        return send_unauthorized(s, conn, ep);
+    arg_list args = {.n = 0};
+    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+    if (args.overflow || args.n > 0)
+        return send_error(s, conn, ep, MHD_HTTP_BAD_REQUEST, "bad_request",
+                          "this endpoint takes no query parameters");
+    hdp_err e;
+    history_req h = {.shape = ep == EP_USER_HISTORY ? HISTORY_ORIGINAL : HISTORY_USERS,
+                     .body = HDP_BUF_INIT};
+    if (serve_history_id(url, &h.id, &e) != HDP_OK)
+        return send_error(s, conn, ep, MHD_HTTP_BAD_REQUEST, "bad_request", e.msg);
+    int rc = dwh_run(s->dwh, run_history, &h, &e);
+    if (rc == HDP_OK && h.found) {
+        metrics_request(&s->metrics, ep, MHD_HTTP_OK);
+        return send_buf(conn, MHD_HTTP_OK, JSON, &h.body);
+    }
+    buf_free(&h.body);
+    char msg[96];
+    if (rc == HDP_OK) {
+        snprintf(msg, sizeof(msg), "no customer %lld in the data vault", (long long)h.id);
+        return send_error(s, conn, ep, MHD_HTTP_NOT_FOUND, "not_found", msg);
+    }
+    atomic_fetch_add(&s->metrics.dwh_errors, 1);
+    snprintf(msg, sizeof(msg), "customer %lld", (long long)h.id);
+    log_read_failure(s, ep, msg, e.msg);
+    if (rc == HDP_RETRY)
+        return send_error(s, conn, ep, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                          "the data vault (dwh) is unreachable");
+    return send_error(s, conn, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                      "the data vault query failed");
 }
 
 /* MHD's access handler: runs on a worker thread, once per request here (every endpoint
@@ -298,6 +371,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     case EP_DOCS:
     case EP_INDEX:
         return do_static(s, conn, ep);
+    case EP_HISTORY:
+    case EP_USER_HISTORY:
+        return do_history(s, conn, ep, url);
     default:
         return do_api(s, conn, ep);
     }
@@ -354,6 +430,7 @@ int server_start(hdp_server **out, const serve_opts *o, hdp_err *e)
     pthread_mutex_init(&s->redis_mu, NULL);
     s->redis = redis_new(&o->redis, 1000);
     redis_set_retry_interval(s->redis, 100);
+    s->dwh = dwh_new(o->dwh_dsn, 100);
     s->cache = cache_new(o->cache_ms, 4096);
     metrics_init(&s->metrics);
     if (o->token != NULL && o->token[0] != '\0') {
@@ -384,6 +461,7 @@ void server_stop(hdp_server *s)
         MHD_stop_daemon(s->daemon);
     cache_free(s->cache);
     redis_free(s->redis);
+    dwh_free(s->dwh);
     free(s->token);
     pthread_mutex_destroy(&s->redis_mu);
     free(s);

@@ -1,5 +1,6 @@
 /* server.h — `hdp serve`'s HTTP server: libmicrohttpd with an internal epoll thread pool,
- * routing, bearer-token check, the response cache and one mutex-guarded Redis connection.
+ * routing, bearer-token check, the response cache, one mutex-guarded Redis connection and
+ * one mutex-guarded dwh connection (serve/dwh.h).
  *
  * Lifecycle: server_start() binds and starts serving in background threads;
  * server_stop() stops them and frees everything. */
@@ -16,6 +17,7 @@ typedef struct serve_opts {
     long cache_ms;     /* answer cache window; 0 disables it */
     const char *token; /* bearer token for /api/, empty or NULL: open */
     hdp_redis_addr redis;
+    const char *dwh_dsn; /* libpq connection string of dwh (history endpoints) */
 } serve_opts;
 
 typedef struct hdp_server hdp_server;

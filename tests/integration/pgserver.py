@@ -76,6 +76,7 @@ def start_postgres(tmpdir):
             "-c fsync=off")
     handle = PgServer(datadir, sockdir, port, bindir, runas)
     handle.root = root
+    handle.opts = opts
     handle.logcopy = os.path.join(str(tmpdir), "postgres.log")
     _run([os.path.join(bindir, "pg_ctl"), "-D", datadir, "-o", opts, "-l",
           os.path.join(root, "log"), "-w", "start"], runas)
@@ -107,3 +108,16 @@ def restart_postgres(handle):
     """Restarts the server in fast mode (connections are cut), on the same port and data."""
     _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "-m", "fast", "-w",
           "-l", os.path.join(handle.root, "log"), "restart"], handle.runas)
+
+
+def pause_postgres(handle):
+    """Stops the server (fast mode) but keeps its data: resume_postgres starts it again on the
+    same port. For tests of what happens while PostgreSQL is away."""
+    _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "-m", "fast", "-w",
+          "stop"], handle.runas)
+
+
+def resume_postgres(handle):
+    """Starts a server stopped by pause_postgres, with the options it had."""
+    _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "-o", handle.opts, "-l",
+          os.path.join(handle.root, "log"), "-w", "start"], handle.runas)

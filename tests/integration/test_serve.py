@@ -178,7 +178,7 @@ def test_bad_request(stack, query):
 
 def test_not_found_and_method(stack):
     _, url, _, _ = stack
-    for path in ["/nope", "/api/v1/revenue/", "/api/v2/revenue", "/api/v1/users/1/history"]:
+    for path in ["/nope", "/api/v1/revenue/", "/api/v2/revenue", "/api/v1/users/1/orders"]:
         res = get(url, path)
         assert res.status_code == 404
         assert res.json()["error"]["code"] == "not_found"

@@ -1,6 +1,8 @@
 /* Routing and query validation of the HTTP API. */
 #include "unit.h"
 
+#include <stdio.h>
+
 #include "core/timeutil.h"
 #include "serve/query.h"
 
@@ -27,6 +29,57 @@ static void test_route(void **state)
     assert_true(serve_endpoint_is_api(EP_TIMESERIES));
     assert_false(serve_endpoint_is_api(EP_METRICS));
     assert_string_equal(serve_endpoint_name(EP_BY_CITY), "by_city");
+}
+
+static void test_route_history(void **state)
+{
+    (void)state;
+    assert_int_equal(serve_route("/api/v1/users/42/history"), EP_HISTORY);
+    assert_int_equal(serve_route("/api/v1/user/42/history"), EP_USER_HISTORY);
+    assert_int_equal(serve_route("/api/v1/users/abc/history"), EP_HISTORY); /* 400 later */
+    assert_int_equal(serve_route("/api/v1/users//history"), EP_UNKNOWN);
+    assert_int_equal(serve_route("/api/v1/users/4/2/history"), EP_UNKNOWN);
+    assert_int_equal(serve_route("/api/v1/users/42/history/"), EP_UNKNOWN);
+    assert_int_equal(serve_route("/api/v1/users/42"), EP_UNKNOWN);
+    assert_int_equal(serve_route("/api/v1/users/42/historyx"), EP_UNKNOWN);
+    assert_true(serve_endpoint_is_history(EP_USER_HISTORY));
+    assert_false(serve_endpoint_is_history(EP_REVENUE));
+    assert_string_equal(serve_endpoint_name(EP_HISTORY), "history");
+    assert_string_equal(serve_endpoint_name(EP_USER_HISTORY), "user_history");
+}
+
+static void test_history_id(void **state)
+{
+    (void)state;
+    int64_t id = 0;
+    hdp_err e;
+    assert_int_equal(serve_history_id("/api/v1/users/42/history", &id, &e), HDP_OK);
+    assert_int_equal(id, 42);
+    assert_int_equal(serve_history_id("/api/v1/user/0007/history", &id, &e), HDP_OK);
+    assert_int_equal(id, 7);
+    assert_int_equal(serve_history_id("/api/v1/users/9223372036854775807/history", &id, &e),
+                     HDP_OK);
+    assert_true(id == INT64_MAX);
+    static const char *const bad[] = {
+        "/api/v1/users/0/history",
+        "/api/v1/users/-1/history",
+        "/api/v1/users/+1/history",
+        "/api/v1/users/abc/history",
+        "/api/v1/users/1 /history",
+        "/api/v1/users/9223372036854775808/history",
+        "/api/v1/users/99999999999999999999/history",
+        "/api/v1/users/\xff/history",
+        "/api/v1/revenue",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(serve_history_id(bad[i], &id, &e), HDP_ERR);
+    assert_int_equal(serve_history_id("/api/v1/users/\xff\x01/history", &id, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "'?\?'")); /* never echoes bytes that break JSON */
+    char path[200];
+    snprintf(path, sizeof(path), "/api/v1/users/%0100d/history", 1);
+    path[20] = 'x';
+    assert_int_equal(serve_history_id(path, &id, &e), HDP_ERR);
+    assert_true(strlen(e.msg) < 120); /* clipped */
 }
 
 static void test_defaults(void **state)
@@ -106,8 +159,9 @@ static void test_repeated(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route),    cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_valid),    cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_route),      cmocka_unit_test(test_route_history),
+        cmocka_unit_test(test_history_id), cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_valid),      cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_repeated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

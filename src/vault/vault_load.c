@@ -1,0 +1,549 @@
+#include "vault/vault_load.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "batch/manifest_io.h"
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "format/copytext.h"
+#include "io/lake.h"
+#include "io/pg.h"
+
+#define VAULT_LOCK_KEY "7233011"  /* pg_try_advisory_xact_lock: one vault load at a time */
+#define FLUSH_BYTES    (8u << 20) /* COPY a staging buffer once it holds this much */
+
+/* ------------------------------------------------------------------ the SQL */
+
+static const char STAGING_DDL[] =
+    "CREATE TEMP TABLE stg_hub_customer (hk bytea, customer_id bigint, load_dts timestamptz)"
+    " ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_hub_product (hk bytea, product_id bigint, load_dts timestamptz)"
+    " ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_hub_order (hk bytea, order_id bigint, load_dts timestamptz)"
+    " ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_link_order_customer (hk bytea, hk_order bytea, hk_customer bytea,"
+    " load_dts timestamptz) ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_link_order_product (hk bytea, hk_order bytea, hk_product bytea,"
+    " line_no int, load_dts timestamptz) ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_sat_customer (hk bytea, load_dts timestamptz, hashdiff bytea,"
+    " name text, email text, city text, country text, is_deleted boolean, lsn bigint, seq int,"
+    " first boolean) ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_sat_product (hk bytea, load_dts timestamptz, hashdiff bytea,"
+    " sku text, name text, category text, price numeric(12,2), is_deleted boolean, lsn bigint,"
+    " seq int, first boolean) ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_sat_order (hk bytea, load_dts timestamptz, hashdiff bytea,"
+    " status text, total numeric(12,2), currency text, ship_city text, created_at timestamptz,"
+    " paid_at timestamptz, refunded_at timestamptz, is_deleted boolean, lsn bigint, seq int,"
+    " first boolean) ON COMMIT DROP;"
+    "CREATE TEMP TABLE stg_sat_order_line (hk bytea, load_dts timestamptz, hashdiff bytea,"
+    " quantity int, unit_price numeric(12,2), is_deleted boolean, lsn bigint, seq int,"
+    " first boolean) ON COMMIT DROP;";
+
+/* One vault target: where its staging rows go and with which columns. */
+typedef struct target {
+    const char *stg, *table, *hk; /* staging table, vault table, its hash key column */
+    const char *cols;             /* vault columns after the hash key (and load_dts, hashdiff) */
+    const char *stg_cols;         /* the same, from staging */
+    const char *source;           /* record_source */
+    const char *pit;              /* PIT table rebuilt from a satellite, or NULL */
+} target;
+
+static const target targets[VS_QUARANTINE] = {
+    [VS_HUB_CUSTOMER] = {"stg_hub_customer", "vault.hub_customer", "hk_customer", "customer_id",
+                         "customer_id", "shop.customers", NULL},
+    [VS_HUB_PRODUCT] = {"stg_hub_product", "vault.hub_product", "hk_product", "product_id",
+                        "product_id", "shop.products", NULL},
+    [VS_HUB_ORDER] = {"stg_hub_order", "vault.hub_order", "hk_order", "order_id", "order_id",
+                      "shop.orders", NULL},
+    [VS_LINK_ORDER_CUSTOMER] = {"stg_link_order_customer", "vault.link_order_customer",
+                                "hk_order_customer", "hk_order, hk_customer",
+                                "hk_order, hk_customer", "shop.orders", NULL},
+    [VS_LINK_ORDER_PRODUCT] = {"stg_link_order_product", "vault.link_order_product",
+                               "hk_order_product", "hk_order, hk_product, line_no",
+                               "hk_order, hk_product, line_no", "shop.order_items", NULL},
+    [VS_SAT_CUSTOMER] = {"stg_sat_customer", "vault.sat_customer", "hk_customer",
+                         "name, email, city, country", "name, email, city, country",
+                         "shop.customers", "vault.pit_customer"},
+    [VS_SAT_PRODUCT] = {"stg_sat_product", "vault.sat_product", "hk_product",
+                        "sku, name, category, price", "sku, name, category, price", "shop.products",
+                        NULL},
+    [VS_SAT_ORDER] = {"stg_sat_order", "vault.sat_order", "hk_order",
+                      "status, total, currency, ship_city, created_at, paid_at, refunded_at",
+                      "status, total, currency, ship_city, created_at, paid_at, refunded_at",
+                      "shop.orders", "vault.pit_order"},
+    [VS_SAT_ORDER_LINE] = {"stg_sat_order_line", "vault.sat_order_line", "hk_order_product",
+                           "quantity, unit_price", "quantity, unit_price", "shop.order_items",
+                           NULL},
+};
+
+static int is_sat(int out)
+{
+    return out >= VS_SAT_CUSTOMER && out <= VS_SAT_ORDER_LINE;
+}
+
+/* Every statement below reads a vault table or inserts into it, never both: a statement that
+ * probed the table it fills would scan its own growing, invisible heap when the planner
+ * picked a sequential scan (an empty or freshly truncated table), which is quadratic. */
+
+/* Hubs and links: staged keys the vault holds already are dropped; staging keys are unique. */
+static void sql_drop_known_keys(hdp_buf *q, const target *t)
+{
+    buf_printf(q, "DELETE FROM %s s USING %s v WHERE v.%s = s.hk", t->stg, t->table, t->hk);
+}
+
+static void sql_insert_keys(hdp_buf *q, const target *t)
+{
+    buf_printf(q,
+               "INSERT INTO %s (%s, %s, load_dts, record_source) "
+               "SELECT s.hk, %s, s.load_dts, '%s' FROM %s s ORDER BY s.hk",
+               t->table, t->hk, t->cols, t->stg_cols, t->source, t->stg);
+}
+
+/* Satellites: a key's first staged row is dropped when its hashdiff equals the key's latest
+ * row in the vault; every other staged row differs from its predecessor by construction. */
+static void sql_drop_unchanged(hdp_buf *q, const target *t)
+{
+    buf_printf(q,
+               "DELETE FROM %s s WHERE s.first AND s.hashdiff = (SELECT v.hashdiff FROM %s v "
+               "WHERE v.%s = s.hk ORDER BY v.load_dts DESC LIMIT 1)",
+               t->stg, t->table, t->hk);
+}
+
+static void sql_insert_sat(hdp_buf *q, const target *t)
+{
+    buf_printf(q,
+               "INSERT INTO %s (%s, load_dts, hashdiff, %s, is_deleted, record_source, "
+               "source_lsn, source_seq) "
+               "SELECT s.hk, s.load_dts, s.hashdiff, %s, s.is_deleted, '%s', s.lsn, s.seq "
+               "FROM %s s ORDER BY s.hk, s.load_dts",
+               t->table, t->hk, t->cols, t->stg_cols, t->source, t->stg);
+}
+
+/* Two changes of one key in one transaction share a load_dts: keep the last of them, then
+ * drop rows that no longer differ from their predecessor. Rare; only run when seen. */
+static void sql_collapse_same_ts(hdp_buf *q, const target *t)
+{
+    buf_printf(q,
+               "CREATE TEMP TABLE stg_fix ON COMMIT DROP AS SELECT DISTINCT ON (hk, load_dts) * "
+               "FROM %s ORDER BY hk, load_dts, lsn DESC, seq DESC;"
+               "TRUNCATE %s;"
+               "INSERT INTO %s SELECT hk, load_dts, hashdiff, %s, is_deleted, lsn, seq, rn = 1 "
+               "FROM (SELECT *, lag(hashdiff) OVER w AS prev, row_number() OVER w AS rn "
+               "FROM stg_fix WINDOW w AS (PARTITION BY hk ORDER BY load_dts)) x "
+               "WHERE rn = 1 OR hashdiff IS DISTINCT FROM prev;"
+               "DROP TABLE stg_fix;",
+               t->stg, t->stg, t->stg, t->stg_cols);
+}
+
+/* A PIT table: the intervals of every key the load staged, rebuilt from the satellite. */
+static void sql_rebuild_pit(hdp_buf *q, const target *t)
+{
+    const char *sat_col = strchr(t->table, '.') + 1; /* "sat_customer" */
+    buf_printf(q,
+               "DELETE FROM %s p USING (SELECT DISTINCT hk FROM %s) k WHERE p.%s = k.hk;"
+               "INSERT INTO %s (%s, valid_from, valid_to, %s_ldts) "
+               "SELECT v.%s, v.load_dts, COALESCE(lead(v.load_dts) OVER "
+               "(PARTITION BY v.%s ORDER BY v.load_dts), 'infinity'), v.load_dts "
+               "FROM %s v WHERE v.%s IN (SELECT hk FROM %s)",
+               t->pit, t->stg, t->hk, t->pit, t->hk, sat_col, t->hk, t->hk, t->table, t->hk,
+               t->stg);
+}
+
+/* ------------------------------------------------------------------ the load */
+
+typedef struct plan_file {
+    char *key;
+    int src;
+    int64_t manifest, first, last, rows;
+} plan_file;
+
+typedef struct loader {
+    const hdp_config *cfg;
+    hdp_lake *lake;
+    PGconn *pg;
+    vault_stats *st;
+    plan_file *files;
+    size_t nfiles, cap;
+    vault_stage stage;
+    hdp_buf obj;
+} loader;
+
+static void plan_add(loader *l, const mf_file *f, int src, int64_t version)
+{
+    if (l->nfiles == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->files = xrealloc(l->files, l->cap * sizeof(*l->files));
+    }
+    l->files[l->nfiles++] = (plan_file){xstrdup(f->key), src, version, f->first, f->last, f->rows};
+}
+
+/* Files of the newest manifests that compaction has finished for every table. */
+static int plan_from_lake(loader *l, hdp_err *e)
+{
+    seg_set done = {0};
+    int rc = compact_state_load(l->lake, &done, e);
+    int64_t w = done.n ? done.r[done.n - 1].hi : INT64_MIN;
+    segset_free(&done);
+    for (int src = 0; rc == HDP_OK && src < VSRC_N; src++) {
+        manifest m = {0};
+        rc = manifest_load_latest(l->lake, vstage_source_name(src), &m, e);
+        for (size_t i = 0; rc == HDP_OK && i < m.nfiles; i++) {
+            if (m.files[i].last > w)
+                l->st->waiting_files++;
+            else
+                plan_add(l, &m.files[i], src, m.version);
+        }
+        manifest_free(&m);
+    }
+    return rc;
+}
+
+static int cmp_plan(const void *pa, const void *pb)
+{
+    const plan_file *a = pa, *b = pb;
+    if (a->src != b->src)
+        return a->src < b->src ? -1 : 1;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
+    return strcmp(a->key, b->key);
+}
+
+/* Drops the planned files ops.load_file already lists. */
+static int plan_drop_loaded(loader *l, hdp_err *e)
+{
+    if (l->nfiles == 0)
+        return HDP_OK;
+    hdp_buf arr = HDP_BUF_INIT;
+    buf_putc(&arr, '{');
+    for (size_t i = 0; i < l->nfiles; i++) {
+        buf_puts(&arr, i ? ",\"" : "\"");
+        buf_puts(&arr, l->files[i].key); /* lake keys hold no quote or backslash */
+        buf_putc(&arr, '"');
+    }
+    buf_putc(&arr, '}');
+    const char *p[1] = {arr.data};
+    PGresult *r =
+        pg_query(l->pg, "SELECT file_key FROM ops.load_file WHERE file_key = ANY($1)", 1, p, e);
+    buf_free(&arr);
+    if (r == NULL)
+        return HDP_ERR;
+    size_t keep = 0;
+    for (size_t i = 0; i < l->nfiles; i++) {
+        int loaded = 0;
+        for (int k = 0; k < PQntuples(r) && !loaded; k++)
+            loaded = strcmp(PQgetvalue(r, k, 0), l->files[i].key) == 0;
+        if (loaded)
+            free(l->files[i].key);
+        else
+            l->files[keep++] = l->files[i];
+    }
+    l->nfiles = keep;
+    PQclear(r);
+    qsort(l->files, l->nfiles, sizeof(*l->files), cmp_plan);
+    return HDP_OK;
+}
+
+/* COPYs what the staging buffer `out` holds and empties it. */
+static int flush(loader *l, int out, hdp_err *e)
+{
+    hdp_buf *b = &l->stage.out[out];
+    if (b->len == 0)
+        return HDP_OK;
+    int rc = pg_copy_begin(l->pg, vstage_copy_sql(out), e);
+    if (rc == HDP_OK)
+        rc = pg_copy_put(l->pg, b->data, b->len, e);
+    if (rc == HDP_OK)
+        rc = pg_copy_end(l->pg, e);
+    buf_reset(b);
+    return rc;
+}
+
+static int flush_all(loader *l, size_t min_bytes, hdp_err *e)
+{
+    for (int out = 0; out < VS_NOUT; out++)
+        if (l->stage.out[out].len > min_bytes && flush(l, out, e) != HDP_OK)
+            return HDP_ERR;
+    return HDP_OK;
+}
+
+static const char *const hub_of_domain[VD_NDOMAIN] = {
+    [VD_CUSTOMER] = "SELECT customer_id FROM vault.hub_customer WHERE customer_id = ANY($1)",
+    [VD_PRODUCT] = "SELECT product_id FROM vault.hub_product WHERE product_id = ANY($1)",
+    [VD_ORDER] = "SELECT order_id FROM vault.hub_order WHERE order_id = ANY($1)",
+};
+
+/* Asks the vault which of the ids (not seen in this load) it holds; marks those known. */
+static int lookup_known(loader *l, int domain, const vstage_ids *ids, hdp_err *e)
+{
+    if (ids->n == 0)
+        return HDP_OK;
+    hdp_buf arr = HDP_BUF_INIT;
+    buf_putc(&arr, '{');
+    for (size_t i = 0; i < ids->n; i++) {
+        if (i)
+            buf_putc(&arr, ',');
+        buf_put_i64(&arr, ids->v[i]);
+    }
+    buf_putc(&arr, '}');
+    const char *p[1] = {arr.data};
+    PGresult *r = pg_query(l->pg, hub_of_domain[domain], 1, p, e);
+    buf_free(&arr);
+    if (r == NULL)
+        return HDP_ERR;
+    for (int k = 0; k < PQntuples(r); k++)
+        vstage_mark_known(&l->stage, domain, strtoll(PQgetvalue(r, k, 0), NULL, 10));
+    PQclear(r);
+    return HDP_OK;
+}
+
+static int stage_file(loader *l, const plan_file *pf, hdp_err *e)
+{
+    int rc = lake_get(l->lake, pf->key, &l->obj, e);
+    if (rc != HDP_OK)
+        return rc;
+    pq_reader *rd = pq_reader_open_mem(l->obj.data, l->obj.len, e);
+    if (rd == NULL) {
+        hdp_err_prefix(e, "%s: ", pf->key);
+        return HDP_ERR;
+    }
+    vstage_file f;
+    rc = vstage_file_open(&f, pf->src, pf->key, rd, e);
+    for (size_t rg = 0; rc == HDP_OK && rg < pq_reader_num_row_groups(rd); rg++) {
+        size_t nrows = 0;
+        rc = pq_reader_load(rd, rg, &nrows, e);
+        if (rc != HDP_OK) {
+            hdp_err_prefix(e, "%s: ", pf->key);
+            break;
+        }
+        vstage_ids ids[VD_NDOMAIN];
+        memset(ids, 0, sizeof(ids));
+        vstage_refs(&l->stage, &f, nrows, ids);
+        for (int d = 0; d < VD_NDOMAIN; d++) {
+            if (rc == HDP_OK)
+                rc = lookup_known(l, d, &ids[d], e);
+            free(ids[d].v);
+        }
+        if (rc == HDP_OK) {
+            vstage_rows(&l->stage, &f, nrows);
+            rc = flush_all(l, FLUSH_BYTES, e);
+        }
+    }
+    pq_reader_free(rd);
+    return rc;
+}
+
+/* Runs one generated statement; *affected receives its row count when not NULL. */
+static int exec_counted(loader *l, hdp_buf *q, int64_t *affected, hdp_err *e)
+{
+    int64_t t0 = mono_us();
+    PGresult *r = PQexec(l->pg, q->data);
+    log_debug("vault: %.60s... %s rows, %.3f s", q->data, PQcmdTuples(r),
+              (double)(mono_us() - t0) / 1e6);
+    ExecStatusType s = PQresultStatus(r);
+    int rc = HDP_OK;
+    if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
+        rc = hdp_fail(e, "%s", PQresultErrorMessage(r));
+    else if (affected)
+        *affected += strtoll(PQcmdTuples(r), NULL, 10);
+    PQclear(r);
+    buf_reset(q);
+    return rc;
+}
+
+/* The set-based part: staging into the vault, then the PIT tables. Rows go in sorted by
+ * hash key, so each B-tree fills page after page instead of touching a random page per row. */
+static int merge_staging(loader *l, hdp_err *e)
+{
+    hdp_buf q = HDP_BUF_INIT;
+    int rc = pg_exec(l->pg,
+                     "ANALYZE stg_hub_customer, stg_hub_product, stg_hub_order, "
+                     "stg_link_order_customer, stg_link_order_product, stg_sat_customer, "
+                     "stg_sat_product, stg_sat_order, stg_sat_order_line",
+                     e);
+    for (int out = 0; rc == HDP_OK && out < VS_QUARANTINE; out++) {
+        const target *t = &targets[out];
+        if (l->stage.emitted[out] == 0)
+            continue;
+        if (is_sat(out) && l->stage.same_ts[out]) {
+            sql_collapse_same_ts(&q, t);
+            rc = exec_counted(l, &q, NULL, e);
+            if (rc != HDP_OK)
+                break;
+        }
+        if (is_sat(out))
+            sql_drop_unchanged(&q, t);
+        else
+            sql_drop_known_keys(&q, t);
+        rc = exec_counted(l, &q, NULL, e);
+        if (rc != HDP_OK)
+            break;
+        if (is_sat(out))
+            sql_insert_sat(&q, t);
+        else
+            sql_insert_keys(&q, t);
+        rc = exec_counted(l, &q, &l->st->inserted[out], e);
+        if (rc == HDP_OK && t->pit) {
+            sql_rebuild_pit(&q, t);
+            rc = exec_counted(l, &q, &l->st->pit_rows, e);
+        }
+        if (rc != HDP_OK)
+            hdp_err_prefix(e, "loading %s: ", t->table);
+    }
+    buf_free(&q);
+    return rc;
+}
+
+/* ops.load_file for every file, and the load's totals on its ops.load_log row. */
+static int record_load(loader *l, hdp_err *e)
+{
+    hdp_buf b = HDP_BUF_INIT;
+    for (size_t i = 0; i < l->nfiles; i++) {
+        const plan_file *f = &l->files[i];
+        copy_put_textn(&b, f->key, strlen(f->key));
+        buf_printf(&b, "\t%" PRId64 "\t%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\n",
+                   l->st->load_id, vstage_source_name(f->src), f->manifest, f->first, f->last,
+                   f->rows);
+    }
+    int rc = pg_copy_begin(l->pg,
+                           "COPY ops.load_file (file_key, load_id, source_table, manifest, "
+                           "segment_first, segment_last, rows) FROM STDIN",
+                           e);
+    if (rc == HDP_OK)
+        rc = pg_copy_put(l->pg, b.data, b.len, e);
+    if (rc == HDP_OK)
+        rc = pg_copy_end(l->pg, e);
+    buf_reset(&b);
+    const vault_stats *st = l->st;
+    buf_printf(&b,
+               "{\"hub_customer\":%" PRId64 ",\"hub_product\":%" PRId64 ",\"hub_order\":%" PRId64
+               ",\"link_order_customer\":%" PRId64 ",\"link_order_product\":%" PRId64
+               ",\"sat_customer\":%" PRId64 ",\"sat_product\":%" PRId64 ",\"sat_order\":%" PRId64
+               ",\"sat_order_line\":%" PRId64 ",\"pit\":%" PRId64 "}",
+               st->inserted[VS_HUB_CUSTOMER], st->inserted[VS_HUB_PRODUCT],
+               st->inserted[VS_HUB_ORDER], st->inserted[VS_LINK_ORDER_CUSTOMER],
+               st->inserted[VS_LINK_ORDER_PRODUCT], st->inserted[VS_SAT_CUSTOMER],
+               st->inserted[VS_SAT_PRODUCT], st->inserted[VS_SAT_ORDER],
+               st->inserted[VS_SAT_ORDER_LINE], st->pit_rows);
+    char id[24], files[24], first[24], last[24], read[24], ins[24], quar[24];
+    snprintf(id, sizeof(id), "%" PRId64, st->load_id);
+    snprintf(files, sizeof(files), "%zu", l->nfiles);
+    snprintf(first, sizeof(first), "%" PRId64, st->seg_first);
+    snprintf(last, sizeof(last), "%" PRId64, st->seg_last);
+    snprintf(read, sizeof(read), "%" PRId64, st->rows_read);
+    snprintf(ins, sizeof(ins), "%" PRId64, vault_rows_inserted(st));
+    snprintf(quar, sizeof(quar), "%" PRId64, st->quarantined);
+    const char *p[8] = {id, files, first, last, read, ins, quar, b.data};
+    PGresult *r = rc == HDP_OK ? pg_query(l->pg,
+                                          "UPDATE ops.load_log SET files = $2, segment_first = "
+                                          "$3, segment_last = $4, rows_read = $5, rows_inserted "
+                                          "= $6, quarantined = $7, detail = $8::jsonb, "
+                                          "finished_at = clock_timestamp() WHERE load_id = $1",
+                                          8, p, e)
+                               : NULL;
+    if (rc == HDP_OK && r == NULL)
+        rc = HDP_ERR;
+    PQclear(r);
+    buf_free(&b);
+    return rc;
+}
+
+/* Everything between BEGIN and COMMIT. */
+static int load(loader *l, hdp_err *e)
+{
+    char locked[8];
+    int rc = pg_query_value(l->pg, "SELECT pg_try_advisory_xact_lock(" VAULT_LOCK_KEY ")", locked,
+                            sizeof(locked), e);
+    if (rc == HDP_OK && strcmp(locked, "t") != 0)
+        return hdp_retry(e, "another vault load is running");
+    if (rc == HDP_OK)
+        rc = plan_drop_loaded(l, e);
+    if (rc != HDP_OK || l->nfiles == 0)
+        return rc;
+    char id[24];
+    rc = pg_query_value(l->pg,
+                        "INSERT INTO ops.load_log (started_at, files, rows_read, rows_inserted, "
+                        "quarantined) VALUES (clock_timestamp(), 0, 0, 0, 0) RETURNING load_id",
+                        id, sizeof(id), e);
+    if (rc != HDP_OK)
+        return rc;
+    l->st->load_id = strtoll(id, NULL, 10);
+    vstage_init(&l->stage, l->st->load_id);
+    rc = pg_exec(l->pg, STAGING_DDL, e);
+    l->st->seg_first = INT64_MAX;
+    l->st->seg_last = INT64_MIN;
+    for (size_t i = 0; rc == HDP_OK && i < l->nfiles; i++) {
+        const plan_file *f = &l->files[i];
+        log_info("vault: staging %s (%" PRId64 " rows)", f->key, f->rows);
+        rc = stage_file(l, f, e);
+        if (f->first < l->st->seg_first)
+            l->st->seg_first = f->first;
+        if (f->last > l->st->seg_last)
+            l->st->seg_last = f->last;
+    }
+    if (rc == HDP_OK)
+        rc = flush_all(l, 0, e);
+    l->st->files = (int64_t)l->nfiles;
+    l->st->rows_read = l->stage.rows_read;
+    l->st->quarantined = l->stage.emitted[VS_QUARANTINE];
+    if (rc == HDP_OK)
+        rc = merge_staging(l, e);
+    if (rc == HDP_OK)
+        rc = record_load(l, e);
+    return rc;
+}
+
+int64_t vault_rows_inserted(const vault_stats *st)
+{
+    int64_t n = 0;
+    for (int i = 0; i < VS_QUARANTINE; i++)
+        n += st->inserted[i];
+    return n;
+}
+
+int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e)
+{
+    loader l;
+    memset(&l, 0, sizeof(l));
+    memset(st, 0, sizeof(*st));
+    l.cfg = cfg;
+    l.st = st;
+    l.obj = (hdp_buf)HDP_BUF_INIT;
+    l.lake = lake_open(cfg, e);
+    if (l.lake == NULL)
+        return HDP_ERR;
+    int rc = plan_from_lake(&l, e);
+    if (rc == HDP_OK && l.nfiles > 0) {
+        l.pg = pg_connect(cfg->dwh_dsn, NULL, NULL, e);
+        if (l.pg == NULL)
+            rc = HDP_RETRY; /* dwh may come back; e names the cause */
+    }
+    if (rc == HDP_OK && l.pg != NULL) {
+        /* a backend whose client died mid-load notices within a second and rolls back */
+        PQclear(PQexec(l.pg, "SET client_connection_check_interval = 1000"));
+        rc = pg_exec(l.pg,
+                     "SET application_name = 'hdp vault'; BEGIN; SET LOCAL work_mem = '256MB'", e);
+        if (rc == HDP_OK)
+            rc = load(&l, e);
+        if (rc == HDP_OK && st->load_id != 0)
+            rc = pg_exec(l.pg, "COMMIT", e);
+        else
+            PQclear(PQexec(l.pg, "ROLLBACK"));
+        if (rc != HDP_OK && pg_conn_lost(l.pg))
+            rc = HDP_RETRY;
+    }
+    if (rc != HDP_OK)
+        st->load_id = 0;
+    if (l.stage.h.md_ctx != NULL) /* staging began */
+        vstage_free(&l.stage);
+    for (size_t i = 0; i < l.nfiles; i++)
+        free(l.files[i].key);
+    free(l.files);
+    buf_free(&l.obj);
+    if (l.pg)
+        PQfinish(l.pg);
+    lake_close(l.lake);
+    return rc;
+}

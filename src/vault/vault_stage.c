@@ -1,0 +1,479 @@
+#include "vault/vault_stage.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "batch/schema.h"
+#include "core/decimal.h"
+#include "core/timeutil.h"
+#include "format/copytext.h"
+
+/* ------------------------------------------------------------------ what each table becomes */
+
+enum { M_LSN, M_SEQ, M_TS, M_OP, NMETA };
+#define MAX_COLS 12
+
+typedef struct source_spec {
+    const char *name;
+    const char *cols[MAX_COLS]; /* after the meta columns */
+    int ncols;
+    int nkey;         /* cols[0..nkey) must not be NULL */
+    int nhk;          /* cols[0..nhk) are the satellite's hash key parts */
+    int attr0, nattr; /* the satellite's attributes, in hashdiff order */
+    int sat, hub;     /* outputs; hub -1 for order lines (a link's satellite) */
+    int domain;       /* what an accepted row makes known; -1 for none */
+} source_spec;
+
+static const source_spec specs[VSRC_N] = {
+    [VSRC_CUSTOMERS] = {"customers",
+                        {"customer_id", "name", "email", "city", "country"},
+                        5,
+                        1,
+                        1,
+                        1,
+                        4,
+                        VS_SAT_CUSTOMER,
+                        VS_HUB_CUSTOMER,
+                        VD_CUSTOMER},
+    [VSRC_PRODUCTS] = {"products",
+                       {"product_id", "sku", "name", "category", "price"},
+                       5,
+                       1,
+                       1,
+                       1,
+                       4,
+                       VS_SAT_PRODUCT,
+                       VS_HUB_PRODUCT,
+                       VD_PRODUCT},
+    [VSRC_ORDERS] = {"orders",
+                     {"order_id", "customer_id", "status", "total", "currency", "ship_city",
+                      "created_at", "paid_at", "refunded_at"},
+                     9,
+                     2,
+                     1,
+                     2,
+                     7,
+                     VS_SAT_ORDER,
+                     VS_HUB_ORDER,
+                     VD_ORDER},
+    [VSRC_ORDER_ITEMS] = {"order_items",
+                          {"order_id", "product_id", "line_no", "quantity", "unit_price"},
+                          5,
+                          3,
+                          3,
+                          3,
+                          2,
+                          VS_SAT_ORDER_LINE,
+                          -1,
+                          -1},
+};
+
+static const char *const meta_names[NMETA] = {"commit_lsn", "seq", "commit_ts", "op"};
+
+/* Staging tables mirror the vault's columns; sat rows add (lsn, seq, first). */
+static const char *const copy_sql[VS_NOUT] = {
+    [VS_HUB_CUSTOMER] = "COPY stg_hub_customer FROM STDIN",
+    [VS_HUB_PRODUCT] = "COPY stg_hub_product FROM STDIN",
+    [VS_HUB_ORDER] = "COPY stg_hub_order FROM STDIN",
+    [VS_LINK_ORDER_CUSTOMER] = "COPY stg_link_order_customer FROM STDIN",
+    [VS_LINK_ORDER_PRODUCT] = "COPY stg_link_order_product FROM STDIN",
+    [VS_SAT_CUSTOMER] = "COPY stg_sat_customer FROM STDIN",
+    [VS_SAT_PRODUCT] = "COPY stg_sat_product FROM STDIN",
+    [VS_SAT_ORDER] = "COPY stg_sat_order FROM STDIN",
+    [VS_SAT_ORDER_LINE] = "COPY stg_sat_order_line FROM STDIN",
+    [VS_QUARANTINE] = "COPY ops.quarantine (load_id, source_table, file_key, source_lsn, "
+                      "source_seq, reason, record) FROM STDIN",
+};
+
+const char *vstage_source_name(int src)
+{
+    return specs[src].name;
+}
+
+const char *vstage_copy_sql(int out)
+{
+    return copy_sql[out];
+}
+
+void vstage_init(vault_stage *s, int64_t load_id)
+{
+    memset(s, 0, sizeof(*s));
+    vh_init(&s->h);
+    for (int i = 0; i < VS_NOUT; i++)
+        s->out[i] = (hdp_buf)HDP_BUF_INIT;
+    s->load_id = load_id;
+}
+
+void vstage_free(vault_stage *s)
+{
+    vh_free(&s->h);
+    for (int i = 0; i < VS_QUARANTINE; i++)
+        hkmap_free(&s->seen[i]);
+    for (int i = 0; i < VD_NDOMAIN; i++)
+        i64map_free(&s->known[i]);
+    for (int i = 0; i < VS_NOUT; i++)
+        buf_free(&s->out[i]);
+}
+
+/* ------------------------------------------------------------------ files and values */
+
+int vstage_file_open(vstage_file *f, int src, const char *key, const pq_reader *rd, hdp_err *e)
+{
+    const source_spec *sp = &specs[src];
+    const sch_table *t = sch_find(sp->name, strlen(sp->name));
+    memset(f, 0, sizeof(*f));
+    f->src = src;
+    f->key = key;
+    f->rd = rd;
+    for (int i = 0; i < NMETA + sp->ncols; i++) {
+        const char *name = i < NMETA ? meta_names[i] : sp->cols[i - NMETA];
+        long c = pq_reader_find_column(rd, name);
+        if (c < 0)
+            return hdp_fail(e, "%s: no column %s", key, name);
+        const pq_column_def *have = pq_reader_column(rd, (size_t)c);
+        for (size_t k = 0; t != NULL && k < t->ncols; k++)
+            if (strcmp(t->cols[k].name, name) == 0 &&
+                (have->type != t->cols[k].type ||
+                 (have->type == PQ_DECIMAL && have->scale != t->cols[k].scale)))
+                return hdp_fail(e, "%s: column %s has another type than the contract's", key, name);
+        f->col[i] = c;
+    }
+    return HDP_OK;
+}
+
+static int is_null(const vstage_file *f, int i, size_t row)
+{
+    return pq_is_null(f->rd, (size_t)f->col[i], row);
+}
+
+static int64_t get_i64(const vstage_file *f, int i, size_t row)
+{
+    return pq_get_i64(f->rd, (size_t)f->col[i], row);
+}
+
+static pq_type type_of(const vstage_file *f, int i)
+{
+    return pq_reader_column(f->rd, (size_t)f->col[i])->type;
+}
+
+/* Column i of row as one COPY text field. */
+static void put_value(hdp_buf *b, const vstage_file *f, int i, size_t row)
+{
+    if (is_null(f, i, row)) {
+        buf_append(b, "\\N", 2);
+        return;
+    }
+    switch (type_of(f, i)) {
+    case PQ_STRING: {
+        size_t n;
+        const char *p = pq_get_str(f->rd, (size_t)f->col[i], row, &n);
+        copy_put_textn(b, p, n);
+        break;
+    }
+    case PQ_DECIMAL:
+        decimal_put(b, get_i64(f, i, row));
+        break;
+    case PQ_TIMESTAMP_US:
+        copy_put_ts(b, get_i64(f, i, row));
+        break;
+    case PQ_BOOLEAN:
+        buf_putc(b, get_i64(f, i, row) ? 't' : 'f');
+        break;
+    default:
+        buf_put_i64(b, get_i64(f, i, row));
+    }
+}
+
+/* Column i of row as one part of a hash key or hashdiff. */
+static void hash_value(vh_builder *h, const vstage_file *f, int i, size_t row)
+{
+    if (is_null(f, i, row)) {
+        vh_null(h);
+        return;
+    }
+    switch (type_of(f, i)) {
+    case PQ_STRING: {
+        size_t n;
+        const char *p = pq_get_str(f->rd, (size_t)f->col[i], row, &n);
+        vh_str(h, p, n);
+        break;
+    }
+    case PQ_DECIMAL:
+        vh_money(h, get_i64(f, i, row));
+        break;
+    case PQ_TIMESTAMP_US:
+        vh_ts(h, get_i64(f, i, row));
+        break;
+    case PQ_BOOLEAN:
+        vh_bool(h, (int)get_i64(f, i, row));
+        break;
+    default:
+        vh_i64(h, get_i64(f, i, row));
+    }
+}
+
+/* Column i of row as a JSON value (for quarantine records). */
+static void json_value(hdp_buf *b, const vstage_file *f, int i, size_t row)
+{
+    if (is_null(f, i, row)) {
+        buf_puts(b, "null");
+        return;
+    }
+    switch (type_of(f, i)) {
+    case PQ_STRING: {
+        size_t n;
+        const char *p = pq_get_str(f->rd, (size_t)f->col[i], row, &n);
+        buf_put_json_str(b, p, n);
+        break;
+    }
+    case PQ_DECIMAL:
+        buf_putc(b, '"');
+        decimal_put(b, get_i64(f, i, row));
+        buf_putc(b, '"');
+        break;
+    case PQ_TIMESTAMP_US: {
+        char ts[32];
+        ts_format(get_i64(f, i, row), ts);
+        buf_printf(b, "\"%s\"", ts);
+        break;
+    }
+    case PQ_BOOLEAN:
+        buf_puts(b, get_i64(f, i, row) ? "true" : "false");
+        break;
+    default:
+        buf_put_i64(b, get_i64(f, i, row));
+    }
+}
+
+/* The hash key of the parts cols[first..first+n) of row (column indexes after the meta). */
+static void hash_cols(vault_stage *s, const vstage_file *f, const int *cols, int n, size_t row,
+                      uint8_t out[VH_LEN])
+{
+    vh_begin(&s->h);
+    for (int k = 0; k < n; k++)
+        hash_value(&s->h, f, NMETA + cols[k], row);
+    vh_end(&s->h, out);
+}
+
+static void put_hk(hdp_buf *b, const uint8_t hk[VH_LEN])
+{
+    vh_put_copy_hex(b, hk);
+    buf_putc(b, '\t');
+}
+
+/* ------------------------------------------------------------------ outputs */
+
+static void quarantine(vault_stage *s, const vstage_file *f, size_t row, const char *reason)
+{
+    const source_spec *sp = &specs[f->src];
+    hdp_buf *b = &s->out[VS_QUARANTINE];
+    buf_printf(b, "%" PRId64 "\t%s\t", s->load_id, sp->name);
+    copy_put_textn(b, f->key, strlen(f->key));
+    buf_putc(b, '\t');
+    put_value(b, f, M_LSN, row);
+    buf_putc(b, '\t');
+    put_value(b, f, M_SEQ, row);
+    buf_putc(b, '\t');
+    copy_put_textn(b, reason, strlen(reason));
+    buf_putc(b, '\t');
+    hdp_buf j = HDP_BUF_INIT;
+    buf_putc(&j, '{');
+    for (int i = 0; i < NMETA + sp->ncols; i++) {
+        const char *name = i < NMETA ? meta_names[i] : sp->cols[i - NMETA];
+        buf_printf(&j, "%s\"%s\":", i ? "," : "", name);
+        json_value(&j, f, i, row);
+    }
+    buf_putc(&j, '}');
+    copy_put_textn(b, j.data, j.len);
+    buf_free(&j);
+    buf_putc(b, '\n');
+    s->emitted[VS_QUARANTINE]++;
+}
+
+/* A hub row (hk, id, load_dts) the first time the load sees the key. */
+static void emit_hub(vault_stage *s, int out, const uint8_t hk[VH_LEN], int64_t id, int64_t ts)
+{
+    int created;
+    hkmap_put(&s->seen[out], hk, &created);
+    if (!created)
+        return;
+    hdp_buf *b = &s->out[out];
+    put_hk(b, hk);
+    buf_put_i64(b, id);
+    buf_putc(b, '\t');
+    copy_put_ts(b, ts);
+    buf_putc(b, '\n');
+    s->emitted[out]++;
+}
+
+/* A satellite row when its hashdiff differs from the last one emitted for the key. */
+static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uint8_t hk[VH_LEN],
+                     int64_t ts, int deleted)
+{
+    const source_spec *sp = &specs[f->src];
+    vh_begin(&s->h);
+    for (int k = 0; k < sp->nattr; k++)
+        hash_value(&s->h, f, NMETA + sp->attr0 + k, row);
+    vh_bool(&s->h, deleted);
+    uint8_t hd[VH_LEN];
+    vh_end(&s->h, hd);
+    int created;
+    hk_entry *en = hkmap_put(&s->seen[sp->sat], hk, &created);
+    if (!created && memcmp(en->hashdiff, hd, VH_LEN) == 0)
+        return;
+    if (!created && en->ts == ts)
+        s->same_ts[sp->sat] = 1;
+    memcpy(en->hashdiff, hd, VH_LEN);
+    en->ts = ts;
+    hdp_buf *b = &s->out[sp->sat];
+    put_hk(b, hk);
+    copy_put_ts(b, ts);
+    buf_putc(b, '\t');
+    vh_put_copy_hex(b, hd);
+    for (int k = 0; k < sp->nattr; k++) {
+        buf_putc(b, '\t');
+        put_value(b, f, NMETA + sp->attr0 + k, row);
+    }
+    buf_printf(b, "\t%c\t", deleted ? 't' : 'f');
+    put_value(b, f, M_LSN, row);
+    buf_putc(b, '\t');
+    put_value(b, f, M_SEQ, row);
+    buf_printf(b, "\t%c\n", created ? 't' : 'f');
+    s->emitted[sp->sat]++;
+}
+
+/* A link row (hk, hk_a, hk_b[, line_no], load_dts) the first time the load sees it. */
+static void emit_link(vault_stage *s, int out, const uint8_t hk[VH_LEN], const uint8_t a[VH_LEN],
+                      const uint8_t b_hk[VH_LEN], const int64_t *line_no, int64_t ts)
+{
+    int created;
+    hkmap_put(&s->seen[out], hk, &created);
+    if (!created)
+        return;
+    hdp_buf *b = &s->out[out];
+    put_hk(b, hk);
+    put_hk(b, a);
+    put_hk(b, b_hk);
+    if (line_no) {
+        buf_put_i64(b, *line_no);
+        buf_putc(b, '\t');
+    }
+    copy_put_ts(b, ts);
+    buf_putc(b, '\n');
+    s->emitted[out]++;
+}
+
+/* ------------------------------------------------------------------ rows */
+
+static int known(const vault_stage *s, int domain, int64_t id)
+{
+    int64_t v;
+    return i64map_get(&s->known[domain], id, &v);
+}
+
+void vstage_mark_known(vault_stage *s, int domain, int64_t id)
+{
+    i64map_put(&s->known[domain], id, 1);
+}
+
+static void add_id(vstage_ids *ids, i64map *dedup, int64_t id)
+{
+    int64_t v;
+    if (i64map_get(dedup, id, &v))
+        return;
+    i64map_put(dedup, id, 1);
+    if (ids->n == ids->cap) {
+        ids->cap = ids->cap ? ids->cap * 2 : 256;
+        ids->v = xrealloc(ids->v, ids->cap * sizeof(*ids->v));
+    }
+    ids->v[ids->n++] = id;
+}
+
+void vstage_refs(vault_stage *s, const vstage_file *f, size_t nrows, vstage_ids ids[VD_NDOMAIN])
+{
+    i64map dedup[VD_NDOMAIN] = {I64MAP_INIT, I64MAP_INIT, I64MAP_INIT};
+    for (size_t r = 0; r < nrows; r++) {
+        if (f->src == VSRC_ORDERS && !is_null(f, NMETA + 1, r)) {
+            int64_t c = get_i64(f, NMETA + 1, r);
+            if (!known(s, VD_CUSTOMER, c))
+                add_id(&ids[VD_CUSTOMER], &dedup[VD_CUSTOMER], c);
+        } else if (f->src == VSRC_ORDER_ITEMS) {
+            if (!is_null(f, NMETA + 0, r) && !known(s, VD_ORDER, get_i64(f, NMETA + 0, r)))
+                add_id(&ids[VD_ORDER], &dedup[VD_ORDER], get_i64(f, NMETA + 0, r));
+            if (!is_null(f, NMETA + 1, r) && !known(s, VD_PRODUCT, get_i64(f, NMETA + 1, r)))
+                add_id(&ids[VD_PRODUCT], &dedup[VD_PRODUCT], get_i64(f, NMETA + 1, r));
+        }
+    }
+    for (int d = 0; d < VD_NDOMAIN; d++)
+        i64map_free(&dedup[d]);
+}
+
+/* Why row cannot be loaded, or NULL: a missing meta field or business key, a reference
+ * to a key that is neither in this load nor in the vault. */
+static const char *contract_violation(const vault_stage *s, const vstage_file *f, size_t row,
+                                      char *why, size_t n)
+{
+    const source_spec *sp = &specs[f->src];
+    for (int i = 0; i < NMETA; i++)
+        if (is_null(f, i, row)) {
+            snprintf(why, n, "missing %s", meta_names[i]);
+            return why;
+        }
+    for (int k = 0; k < sp->nkey; k++)
+        if (is_null(f, NMETA + k, row)) {
+            snprintf(why, n, "missing business key %s", sp->cols[k]);
+            return why;
+        }
+    if (f->src == VSRC_ORDERS && !known(s, VD_CUSTOMER, get_i64(f, NMETA + 1, row))) {
+        snprintf(why, n, "unknown customer %" PRId64, get_i64(f, NMETA + 1, row));
+        return why;
+    }
+    if (f->src == VSRC_ORDER_ITEMS && !known(s, VD_ORDER, get_i64(f, NMETA + 0, row))) {
+        snprintf(why, n, "unknown order %" PRId64, get_i64(f, NMETA + 0, row));
+        return why;
+    }
+    if (f->src == VSRC_ORDER_ITEMS && !known(s, VD_PRODUCT, get_i64(f, NMETA + 1, row))) {
+        snprintf(why, n, "unknown product %" PRId64, get_i64(f, NMETA + 1, row));
+        return why;
+    }
+    return NULL;
+}
+
+static const int key0[] = {0}, key1[] = {1}, key01[] = {0, 1}, key012[] = {0, 1, 2};
+
+void vstage_rows(vault_stage *s, const vstage_file *f, size_t nrows)
+{
+    const source_spec *sp = &specs[f->src];
+    char why[128];
+    for (size_t r = 0; r < nrows; r++) {
+        s->rows_read++;
+        if (contract_violation(s, f, r, why, sizeof(why)) != NULL) {
+            quarantine(s, f, r, why);
+            continue;
+        }
+        int64_t ts = get_i64(f, M_TS, r);
+        size_t opn;
+        const char *op = pq_get_str(f->rd, (size_t)f->col[M_OP], r, &opn);
+        int deleted = opn == 1 && op[0] == 'D';
+        uint8_t hk[VH_LEN];
+        hash_cols(s, f, sp->nhk == 3 ? key012 : key0, sp->nhk, r, hk);
+        if (sp->hub >= 0)
+            emit_hub(s, sp->hub, hk, get_i64(f, NMETA + 0, r), ts);
+        if (sp->domain >= 0)
+            vstage_mark_known(s, sp->domain, get_i64(f, NMETA + 0, r));
+        if (f->src == VSRC_ORDERS) {
+            uint8_t hk_customer[VH_LEN], hk_link[VH_LEN];
+            hash_cols(s, f, key1, 1, r, hk_customer);
+            hash_cols(s, f, key01, 2, r, hk_link);
+            emit_link(s, VS_LINK_ORDER_CUSTOMER, hk_link, hk, hk_customer, NULL, ts);
+        } else if (f->src == VSRC_ORDER_ITEMS) {
+            uint8_t hk_order[VH_LEN], hk_product[VH_LEN];
+            hash_cols(s, f, key0, 1, r, hk_order);
+            hash_cols(s, f, key1, 1, r, hk_product);
+            int64_t line_no = get_i64(f, NMETA + 2, r);
+            emit_link(s, VS_LINK_ORDER_PRODUCT, hk, hk_order, hk_product, &line_no, ts);
+        }
+        emit_sat(s, f, r, hk, ts, deleted);
+    }
+}

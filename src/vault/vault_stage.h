@@ -1,0 +1,93 @@
+/* vault_stage.h — one vault load's in-memory side: curated Parquet rows in, COPY text for the
+ * staging tables out (and quarantine rows), with everything a row-at-a-time pass can decide.
+ *
+ * Per source table (vault_spec below) a row becomes: a hub row the first time the load sees
+ * its business key; a link row the first time it sees the relationship; a satellite row when
+ * its hashdiff differs from the last one this load emitted for the key (rows arrive in
+ * commit order: files by segment, rows by (commit_lsn, seq)). The first satellite row of a
+ * key in the load is flagged `first`: only it must still be compared with the vault's latest
+ * row, which the set-based SQL does. Whether a hub/link key is new to the vault is likewise
+ * left to SQL (NOT EXISTS).
+ *
+ * Quarantine (the contract): a row without its business key; an order whose customer, or a
+ * line whose order or product, is neither in this load (not quarantined) nor in the vault.
+ * References the load has not seen are gathered per row group (vstage_refs) so the caller
+ * can ask the vault in one query and mark the known ones (vstage_mark_known).
+ *
+ * No I/O here: the caller owns the database connection and flushes the buffers. */
+#ifndef HDP_VAULT_STAGE_H
+#define HDP_VAULT_STAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/i64map.h"
+#include "format/parquet_reader.h"
+#include "vault/hkmap.h"
+#include "vault/vault_hash.h"
+
+/* Staging outputs, in the order the SQL consumes them. */
+enum vstage_out {
+    VS_HUB_CUSTOMER,
+    VS_HUB_PRODUCT,
+    VS_HUB_ORDER,
+    VS_LINK_ORDER_CUSTOMER,
+    VS_LINK_ORDER_PRODUCT,
+    VS_SAT_CUSTOMER,
+    VS_SAT_PRODUCT,
+    VS_SAT_ORDER,
+    VS_SAT_ORDER_LINE,
+    VS_QUARANTINE,
+    VS_NOUT
+};
+
+/* Business-key domains whose membership the load tracks. */
+enum vstage_domain { VD_CUSTOMER, VD_PRODUCT, VD_ORDER, VD_NDOMAIN };
+
+/* The source tables the vault loads, in load order (a table's references come first). */
+enum vstage_source { VSRC_CUSTOMERS, VSRC_PRODUCTS, VSRC_ORDERS, VSRC_ORDER_ITEMS, VSRC_N };
+
+/* Name of a source table ("customers") and its staging table / COPY statement per output. */
+const char *vstage_source_name(int src);
+const char *vstage_copy_sql(int out);
+
+typedef struct vault_stage {
+    vh_builder h;
+    hkmap seen[VS_QUARANTINE]; /* per hub/link/sat output: keys emitted this load */
+    i64map known[VD_NDOMAIN];  /* business keys known good (this load or the vault) */
+    hdp_buf out[VS_NOUT];      /* COPY text not yet flushed */
+    int64_t emitted[VS_NOUT];  /* rows emitted per output */
+    int same_ts[VS_NOUT];      /* a satellite key got two rows with one load_dts */
+    int64_t rows_read;
+    int64_t load_id;
+} vault_stage;
+
+void vstage_init(vault_stage *s, int64_t load_id);
+void vstage_free(vault_stage *s);
+
+/* Column indexes of one file, resolved by name. */
+typedef struct vstage_file {
+    int src;
+    const char *key; /* lake key, for quarantine records */
+    const pq_reader *rd;
+    long col[24];
+} vstage_file;
+
+/* Resolves the columns of the file; HDP_ERR naming the first missing column. */
+int vstage_file_open(vstage_file *f, int src, const char *key, const pq_reader *rd, hdp_err *e);
+
+/* Business keys the rows [0, nrows) of the loaded row group reference and the load does not
+ * know yet: appended to ids[d] (deduplicated), per domain. */
+typedef struct vstage_ids {
+    int64_t *v;
+    size_t n, cap;
+} vstage_ids;
+void vstage_refs(vault_stage *s, const vstage_file *f, size_t nrows, vstage_ids ids[VD_NDOMAIN]);
+void vstage_mark_known(vault_stage *s, int domain, int64_t id);
+
+/* Emits the staging/quarantine rows of rows [0, nrows) of the loaded row group. */
+void vstage_rows(vault_stage *s, const vstage_file *f, size_t nrows);
+
+#endif
