@@ -555,8 +555,8 @@ def main():
     res["wall_s"] = round(time.monotonic() - t0, 1)
     summarize(res)
     os.makedirs(a.out, exist_ok=True)
-    stem = os.path.join(a.out, f"vault-load-{started.strftime('%Y-%m-%d')}"
-                               f"{'-quick' if a.quick else ''}")
+    suffix = "-quick" if a.quick else "" if a.orders == 1_000_000 else f"-{a.orders}"
+    stem = os.path.join(a.out, f"vault-load-{started.strftime('%Y-%m-%d')}{suffix}")
     with open(stem + ".json", "w") as f:
         json.dump(res, f, indent=2, default=str)
     report(res, stem + ".md")
