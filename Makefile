@@ -4,7 +4,8 @@
 #   make test       deps, build, unit tests (release + asan), integration tests
 #   make demo       deps, build, local stack with a live order stream
 #   make bench      benchmarks, reports in bench/results/ (BENCH_ARGS=--quick,
-#                   LAKE_BENCH_ARGS="--events 200000 --no-spark" for a short run)
+#                   LAKE_BENCH_ARGS="--events 200000 --no-spark",
+#                   VAULT_BENCH_ARGS=--quick for a short run)
 #   make lint       cppcheck + clang-format check
 #   make deps       install missing Debian packages and the test virtualenv
 
@@ -83,6 +84,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@.venv/bin/python bench/run.py $(BENCH_ARGS)
 	@.venv/bin/python bench/lake_compact.py $(LAKE_BENCH_ARGS)
+	@.venv/bin/python bench/vault_load.py $(VAULT_BENCH_ARGS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

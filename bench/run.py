@@ -18,24 +18,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
-REQ = os.path.join(BENCH, "requirements.txt")
-STAMP = os.path.join(ROOT, ".venv", ".bench-req-stamp")
-
-
-def ensure_requirements():
-    """Installs bench/requirements.txt into the running interpreter's venv when it changed."""
-    want = open(REQ).read()
-    if os.path.exists(STAMP) and open(STAMP).read() == want:
-        return
-    print("bench: installing bench/requirements.txt", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                    "-r", REQ], check=True)
-    with open(STAMP, "w") as f:
-        f.write(want)
-
+sys.path.insert(0, BENCH)
+from benchenv import ensure_requirements  # noqa: E402
 
 ensure_requirements()
-sys.path.insert(0, BENCH)
 import redis  # noqa: E402
 import requests  # noqa: E402
 
