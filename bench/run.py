@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
-from benchenv import ensure_requirements  # noqa: E402
+from benchenv import cpu_s, ensure_requirements, log, sh  # noqa: E402
 
 ensure_requirements()
 import redis  # noqa: E402
@@ -27,10 +27,6 @@ import requests  # noqa: E402
 
 from stack import (HDP, MARKER_DAY, MarkerProbe, Stack, api_cents, percentiles,  # noqa: E402
                    port, wait_port)
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def ms(x):
@@ -83,16 +79,6 @@ def vm_hwm_kib(pid):
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return None
-
-
-def cpu_s(pid):
-    """User+system CPU seconds of a process (None when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return None
 
 
 def busiest_day(st):
@@ -274,14 +260,6 @@ def bench_api(st, quick):
 
 
 # --- machine and report ----------------------------------------------------------------------
-def sh(cmd):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        return (r.stdout or r.stderr).strip().splitlines()[0]
-    except Exception as e:
-        return f"? ({e})"
-
-
 def machine(st):
     mem = sh(["awk", "/MemTotal/ {printf \"%.1f GiB\", $2/1048576}", "/proc/meminfo"])
     cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])

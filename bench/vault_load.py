@@ -33,7 +33,7 @@ from collections import Counter
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
-from benchenv import ensure_requirements  # noqa: E402
+from benchenv import cpu_s, ensure_requirements, log, sh  # noqa: E402
 
 ensure_requirements()
 import psycopg2  # noqa: E402
@@ -47,28 +47,6 @@ GOAL_FACTOR = 50
 SUMMARY = re.compile(r"generate: (\d+) orders, (\d+) items, (\d+) shipped, (\d+) delivered, "
                      r"(\d+) refunded; .*?(\d+) customers moved, (\d+) products changed; "
                      r"([\d.]+) s")
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def cpu_s(pid):
-    """User+system CPU seconds of a process (None when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except OSError:
-        return None
-
-
-def sh(cmd):
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        return (r.stdout or r.stderr).strip().splitlines()[0]
-    except Exception as e:
-        return f"? ({e})"
 
 
 # --------------------------------------------------------------------------- the lake
