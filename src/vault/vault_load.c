@@ -215,7 +215,8 @@ static int cmp_plan(const void *pa, const void *pb)
     return strcmp(a->key, b->key);
 }
 
-/* Drops the planned files ops.load_file already lists. */
+/* Drops the planned files ops.load_file already lists. The manifests list every file ever
+ * compacted, so PostgreSQL answers with the positions of the new ones only. */
 static int plan_drop_loaded(loader *l, hdp_err *e)
 {
     if (l->nfiles == 0)
@@ -229,20 +230,22 @@ static int plan_drop_loaded(loader *l, hdp_err *e)
     }
     buf_putc(&arr, '}');
     const char *p[1] = {arr.data};
-    PGresult *r =
-        pg_query(l->pg, "SELECT file_key FROM ops.load_file WHERE file_key = ANY($1)", 1, p, e);
+    PGresult *r = pg_query(l->pg,
+                           "SELECT u.i FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) "
+                           "WHERE NOT EXISTS (SELECT 1 FROM ops.load_file f WHERE f.file_key = "
+                           "u.k) ORDER BY u.i",
+                           1, p, e);
     buf_free(&arr);
     if (r == NULL)
         return HDP_ERR;
-    size_t keep = 0;
+    size_t keep = 0, next = 0, nnew = (size_t)PQntuples(r);
     for (size_t i = 0; i < l->nfiles; i++) {
-        int loaded = 0;
-        for (int k = 0; k < PQntuples(r) && !loaded; k++)
-            loaded = strcmp(PQgetvalue(r, k, 0), l->files[i].key) == 0;
-        if (loaded)
-            free(l->files[i].key);
-        else
+        if (next < nnew && strtoull(PQgetvalue(r, (int)next, 0), NULL, 10) == i + 1) {
             l->files[keep++] = l->files[i];
+            next++;
+        } else {
+            free(l->files[i].key);
+        }
     }
     l->nfiles = keep;
     PQclear(r);

@@ -411,3 +411,34 @@ def test_kill9_mid_load_then_rerun_equals_uninterrupted(vs):
         cols = "*" if t.startswith(("pit_", "sat_")) else "*"
         q = f"SELECT {cols} FROM vault.{t} ORDER BY 1, 2"
         assert dwh(vs, q) == dwh(vs, q, db="dwh2"), t
+
+
+def test_incremental_same_transaction_and_unchanged_updates(vs):
+    """After the loads above: a customer changed twice in ONE transaction (both changes share
+    a commit time) keeps only the last version; a customer updated to the values the vault
+    already holds gets no new row; every latest row still equals the source."""
+    before = dict(dwh(vs, "SELECT b.customer_id, count(*) FROM vault.sat_customer s "
+                          "JOIN vault.hub_customer b USING (hk_customer) "
+                          "WHERE b.customer_id IN (990002, 990003) GROUP BY 1"))
+    vs.sql("UPDATE customers SET city = 'Gdańsk' WHERE customer_id = 990003;"
+           "UPDATE customers SET city = 'Łódź' WHERE customer_id = 990003")
+    vs.sql("UPDATE customers SET email = email, updated_at = now() WHERE customer_id = 990002")
+    vs.wait_caught_up(slot="hdp_lake", timeout=120)
+    time.sleep(2 * 2 + 1)
+    vs.wait_caught_up(slot="hdp_lake", timeout=120)
+    vs.hdp("run", "compact")
+    out = run_vault(vs)
+    assert re.search(r"vault: load \d+: ", out), out
+    rows = dwh(vs, "SELECT b.customer_id, s.city FROM vault.sat_customer s "
+                   "JOIN vault.hub_customer b USING (hk_customer) "
+                   "WHERE b.customer_id IN (990002, 990003) ORDER BY 1, s.load_dts")
+    got = {}
+    for cid, city in rows:
+        got.setdefault(cid, []).append(city)
+    assert len(got[990002]) == before[990002]
+    assert len(got[990003]) == before[990003] + 1 and got[990003][-1] == "Łódź"
+    latest = dwh(vs, LATEST.format(hk="hk_customer", sat="sat_customer",
+                                   join="JOIN vault.hub_customer b USING (hk_customer)",
+                                   cols="b.customer_id, s.name, s.email, s.city, s.country"))
+    assert sorted(latest) == sorted(vs.sql("SELECT customer_id, name, email, city, country "
+                                           "FROM customers"))
