@@ -95,7 +95,7 @@ format:
 	clang-format -i $(SRC) $(shell find src -name '*.h')
 
 readme-config: build/hdp
-	build/hdp config --markdown
+	scripts/readme-config.sh
 
 clean:
 	rm -rf build

@@ -5,8 +5,9 @@
  * serialises access (a mutex, or one connection per thread).
  *
  * Status convention: HDP_OK; HDP_ERR for a command Redis rejected (an error reply) or a local
- * failure; HDP_RETRY when the connection is lost or cannot be made. After HDP_RETRY the
- * connection is dropped and the next call reconnects by itself. */
+ * failure, also when the server refuses the credentials or the database (AUTH/SELECT: no
+ * retry mends that); HDP_RETRY when the connection is lost or cannot be made. After a failed
+ * connect or HDP_RETRY the connection is dropped and the next call reconnects by itself. */
 #ifndef HDP_IO_REDIS_H
 #define HDP_IO_REDIS_H
 
@@ -24,7 +25,8 @@ hdp_redis *redis_new(const hdp_redis_addr *addr, int timeout_ms);
 /* Closes the connection and frees the handle; accepts NULL. */
 void redis_free(hdp_redis *r);
 
-/* Connects when not connected (TCP, AUTH when a password is set, SELECT when db != 0). A
+/* Connects when not connected (TCP, AUTH [user] password when a password is set, SELECT when
+ * db != 0): HDP_OK, HDP_RETRY (unreachable, not ready) or HDP_ERR (credentials refused). A
  * failed attempt is not retried sooner than retry_ms later (default 0): meanwhile callers
  * get HDP_RETRY at once, so a dead server is not hammered. */
 int redis_connect(hdp_redis *r, hdp_err *e);

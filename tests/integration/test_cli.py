@@ -78,3 +78,30 @@ def test_readme_configuration_table_matches_the_binary():
     table = run("config", "--markdown").stdout
     with open(os.path.join(ROOT, "README.md")) as f:
         assert table in f.read(), "README's table is stale: paste `hdp config --markdown`"
+
+
+def test_no_credential_is_printed_by_config_or_serve(tmp_path):
+    """Issue 10 #7: a Redis password in a bad URL, a ClickHouse password, an S3 endpoint's
+    userinfo — never in `hdp config`'s output or in an error, whichever command prints it."""
+    bad = run("config", HDP_REDIS_URL="redis://:RealPass-42@127.0.0.1:6379/abc")
+    assert bad.returncode == 2
+    assert "HDP_REDIS_URL" in bad.stderr and "RealPass-42" not in bad.stderr + bad.stdout
+    assert len(bad.stderr.strip().splitlines()) == 1
+    serve = run("serve", HDP_REDIS_URL="redis://:RealPass-42@127.0.0.1:99999")
+    assert serve.returncode == 2 and "RealPass-42" not in serve.stderr + serve.stdout
+    out = run("config", HDP_CLICKHOUSE_URL="http://chuser:ChPw-321@127.0.0.1:8123",
+              HDP_REDIS_URL="redis://user:Pw%40x@127.0.0.1:6379/0",
+              HDP_S3_ENDPOINT="http://ak:S3Pw-9@127.0.0.1:9000")
+    assert out.returncode == 0
+    for secret in ["ChPw-321", "Pw%40x", "Pw@x", "S3Pw-9"]:
+        assert secret not in out.stdout + out.stderr, secret
+    assert "HDP_CLICKHOUSE_URL=http://chuser:***@127.0.0.1:8123" in out.stdout
+
+
+def test_default_lake_follows_var_dir(tmp_path):
+    """Issue 10 #13: without HDP_LAKE_URL the lake is $HDP_VAR_DIR/lake, absolute."""
+    out = run("config", HDP_VAR_DIR="/tmp/x")
+    assert "HDP_LAKE_URL=file:///tmp/x/lake\n" in out.stdout
+    rel = subprocess.run([HDP, "config"], env=dict(ENV, HDP_VAR_DIR="state"), cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert f"HDP_LAKE_URL=file://{tmp_path}/state/lake\n" in rel.stdout

@@ -64,9 +64,13 @@ static void test_defaults(void **state)
     assert_int_equal(config_load(&c, &e), HDP_OK);
     assert_string_equal(c.source_dsn, "host=127.0.0.1 port=55432 dbname=shop user=hdp");
     assert_string_equal(c.dwh_dsn, "host=127.0.0.1 port=55432 dbname=dwh user=hdp");
-    assert_string_equal(c.lake_url, "file://./var/lake");
+    char want[4200];
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(want, sizeof(want), "file://%s/var/lake", cwd);
+    assert_string_equal(c.lake_url, want); /* absolute: follows HDP_VAR_DIR, not the cwd later */
     assert_string_equal(c.api_token, "");
-    assert_int_equal(c.batch_interval, 300);
+    assert_int_equal(c.batch_interval, 120);
     assert_int_equal(c.segment_seconds, 60);
     assert_int_equal(c.http_threads, 2);
     assert_string_equal(c.redis.host, "127.0.0.1");
@@ -168,7 +172,7 @@ static void test_default_env_file(void **state)
     hdp_config c;
     hdp_err e = {{0}};
     assert_int_equal(config_load(&c, &e), HDP_OK);
-    assert_int_equal(c.batch_interval, 300);
+    assert_int_equal(c.batch_interval, 120);
     config_free(&c);
     write_file(".env", "HDP_BATCH_INTERVAL=11\n");
     assert_int_equal(config_load(&c, &e), HDP_OK);
@@ -220,13 +224,19 @@ static void test_redis_url(void **state)
     assert_int_equal(a.db, 0);
     assert_string_equal(a.password, "");
     assert_int_equal(redis_url_parse("redis://:p%40ss@10.0.0.1:6380/5", &a), 0);
-    assert_string_equal(a.password, "p%40ss");
+    assert_string_equal(a.password, "p@ss"); /* percent-decoded */
+    assert_string_equal(a.user, "");
     assert_string_equal(a.host, "10.0.0.1");
     assert_int_equal(a.port, 6380);
     assert_int_equal(a.db, 5);
     assert_int_equal(redis_url_parse("redis://user:pw@h/", &a), 0);
     assert_string_equal(a.password, "pw");
+    assert_string_equal(a.user, "user");
     assert_int_equal(a.db, 0);
+    assert_int_equal(redis_url_parse("redis://:a%3Ab@c%2Fd%25@h:1/2", &a), 0);
+    assert_string_equal(a.password, "a:b@c/d%"); /* the last '@' ends the userinfo */
+    assert_string_equal(a.host, "h");
+    assert_int_equal(a.db, 2);
     assert_int_equal(redis_url_parse("redis://[::1]:7000/1", &a), 0);
     assert_string_equal(a.host, "::1");
     assert_int_equal(a.port, 7000);
@@ -239,10 +249,93 @@ static void test_redis_url(void **state)
                          "redis://h:",
                          "redis://h/abc",
                          "redis://h/-1",
-                         "redis://:pw@/0"};
+                         "redis://:pw@/0",
+                         "redis://:p%4@h",
+                         "redis://:p%zz@h",
+                         "redis://:p%00w@h",
+                         "redis://h/+1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (redis_url_parse(bad[i], &a) != -1)
             fail_msg("'%s' was accepted", bad[i]);
+}
+
+/* Nothing that carries a credential is ever echoed: not in an error, not by config_print. */
+static void test_no_secret_printed(void **state)
+{
+    (void)state;
+    hdp_config c;
+    hdp_err e = {{0}};
+    setenv("HDP_REDIS_URL", "redis://:RealPass-42@127.0.0.1:6379/abc", 1);
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    assert_non_null(strstr(e.msg, "HDP_REDIS_URL"));
+    assert_null(strstr(e.msg, "RealPass-42"));
+    assert_non_null(strstr(e.msg, "redis://:***@127.0.0.1:6379/abc"));
+    setenv("HDP_REDIS_URL", "redis://:RealPass-42@127.0.0.1:99999", 1);
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    assert_null(strstr(e.msg, "RealPass-42"));
+    setenv("HDP_REDIS_URL", "redis://RealPass-42@127.0.0.1:6379/0", 1);
+    setenv("HDP_CLICKHOUSE_URL", "http://chuser:ChPw-321@127.0.0.1:8123", 1);
+    setenv("HDP_S3_ENDPOINT", "http://ak:S3Pw-9@127.0.0.1:9000", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.redis.password, "RealPass-42");
+    char *text = NULL;
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    config_print(&c, out);
+    fclose(out);
+    config_free(&c);
+    assert_null(strstr(text, "RealPass-42"));
+    assert_null(strstr(text, "ChPw-321"));
+    assert_null(strstr(text, "S3Pw-9"));
+    assert_non_null(strstr(text, "HDP_CLICKHOUSE_URL=http://chuser:***@127.0.0.1:8123\n"));
+    assert_non_null(strstr(text, "HDP_REDIS_URL=redis://***@127.0.0.1:6379/0\n"));
+    free(text);
+    setenv("HDP_CLICKHOUSE_URL", "ftp://u:ChPw-321@x", 1);
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    assert_null(strstr(e.msg, "ChPw-321"));
+}
+
+static void test_url_redact(void **state)
+{
+    (void)state;
+    char out[128];
+    url_redact("http://u:p@h:1/x?y=1", out, sizeof(out));
+    assert_string_equal(out, "http://u:***@h:1/x?y=1");
+    url_redact("redis://secret@h", out, sizeof(out));
+    assert_string_equal(out, "redis://***@h");
+    url_redact("http://h:1/a@b", out, sizeof(out)); /* '@' in the path is no userinfo */
+    assert_string_equal(out, "http://h:1/a@b");
+    url_redact("no url here", out, sizeof(out));
+    assert_string_equal(out, "no url here");
+    char tiny[12];
+    url_redact("http://u:secret@h", tiny, sizeof(tiny));
+    assert_null(strstr(tiny, "secret"));
+}
+
+/* The default lake follows HDP_VAR_DIR and is absolute. */
+static void test_lake_follows_var_dir(void **state)
+{
+    (void)state;
+    hdp_config c;
+    hdp_err e = {{0}};
+    setenv("HDP_VAR_DIR", "/tmp/x/", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.lake_url, "file:///tmp/x/lake");
+    config_free(&c);
+    setenv("HDP_VAR_DIR", "rel/dir", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    char want[4200], cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(want, sizeof(want), "file://%s/rel/dir/lake", cwd);
+    assert_string_equal(c.lake_url, want);
+    config_free(&c);
+    setenv("HDP_LAKE_URL", "s3://b/p", 1); /* set explicitly: taken as is */
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.lake_url, "s3://b/p");
+    config_free(&c);
 }
 
 static void test_hostport(void **state)
@@ -275,6 +368,9 @@ int main(void)
         cmocka_unit_test_setup(test_missing_env_file, clean_env),
         cmocka_unit_test(test_redact),
         cmocka_unit_test(test_redis_url),
+        cmocka_unit_test_setup(test_no_secret_printed, clean_env),
+        cmocka_unit_test(test_url_redact),
+        cmocka_unit_test_setup(test_lake_follows_var_dir, clean_env),
         cmocka_unit_test(test_hostport),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
