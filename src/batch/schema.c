@@ -143,8 +143,6 @@ static int parse_ts(const char *s, size_t n, int64_t *us)
     return 0;
 }
 
-#define DEC12_MAX INT64_C(999999999999) /* 9,999,999,999.99 in cents */
-
 /* One field's value into a column of type ct; a reason on mismatch. */
 static const char *convert(const pq_column_def *col, const jsonl_field *f, sch_value *v)
 {
@@ -162,12 +160,13 @@ static const char *convert(const pq_column_def *col, const jsonl_field *f, sch_v
         if (f->kind != JV_NUM || parse_int(f->val, f->vlen, INT32_MIN, INT32_MAX, &v->i) != 0)
             return "not a 32-bit integer";
         return NULL;
-    case PQ_DECIMAL:
-        if ((f->kind != JV_STR && f->kind != JV_NUM) || decimal_parse(f->val, f->vlen, &v->i) != 0)
-            return "not a decimal";
-        if (v->i > DEC12_MAX || v->i < -DEC12_MAX)
-            return "does not fit DECIMAL(12,2)";
+    case PQ_DECIMAL: {
+        const char *why = "not a decimal";
+        if ((f->kind != JV_STR && f->kind != JV_NUM) ||
+            decimal_parse_money(f->val, f->vlen, &v->i, &why) != 0)
+            return why; /* never rounded or cut: 3189.551 is no DECIMAL(12,2) */
         return NULL;
+    }
     case PQ_TIMESTAMP_US:
         if (f->kind != JV_STR || parse_ts(f->val, f->vlen, &v->i) != 0)
             return "not a timestamp";
@@ -222,6 +221,12 @@ int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_
     size_t hint = 0;
     for (size_t i = 0; i < sc->nfields; i++) {
         const jsonl_field *f = &sc->fields[i];
+        if (f->klen == 8 && memcmp(f->key, "_invalid", 8) == 0) { /* capture's verdict */
+            int n = f->kind == JV_STR ? (int)(f->vlen > 80 ? 80 : f->vlen) : 0;
+            snprintf(why_buf, 128, "not valid UTF-8 in the source: %.*s", n, f->val);
+            *why = why_buf;
+            return -1;
+        }
         if (f->klen == 5 && memcmp(f->key, "table", 5) == 0) {
             if (f->kind != JV_STR || !name_is(t->name, f->val, f->vlen))
                 return bad(why_buf, why, "field table is not \"%s\"%s", t->name, "");

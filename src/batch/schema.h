@@ -4,7 +4,11 @@
  * Every table starts with the meta columns of a raw line — commit_lsn INT64, seq INT32,
  * commit_ts TIMESTAMP_US, xid INT64, segment INT64, op STRING — followed by the table's own
  * columns in source order. All columns are nullable in Parquet; commit_lsn, seq, commit_ts,
- * segment and op must be present and non-null in a raw line (xid may be missing). */
+ * segment and op must be present and non-null in a raw line (xid may be missing).
+ *
+ * The contract, checked value by value: money is DECIMAL(12,2) exactly (a value finer than a
+ * cent or beyond 12 digits is refused, never rounded); text is valid UTF-8 (the scanner checks
+ * it); a line capture marked "_invalid" (source text that was not UTF-8) is refused. */
 #ifndef HDP_BATCH_SCHEMA_H
 #define HDP_BATCH_SCHEMA_H
 

@@ -125,7 +125,14 @@ static void test_bad_values(void **state)
         const char *line, *reason;
     } cases[] = {
         {META(1, 1, "I", "orders") ",\"total\":\"abc\"}", "column total: not a decimal"},
-        {META(1, 1, "I", "orders") ",\"total\":\"10000000000.00\"}", "DECIMAL(12,2)"},
+        {META(1, 1, "I", "orders") ",\"total\":\"10000000000.00\"}", "NUMERIC(12,2)"},
+        /* issue 10 #4: finer than a cent is refused, never cut to 3189.55 */
+        {META(1, 1, "I", "orders") ",\"total\":\"3189.551\"}", "column total: finer than a cent"},
+        {META(1, 1, "I", "order_items") ",\"unit_price\":\"0.001\"}", "finer than a cent"},
+        /* issue 10 #2: invalid UTF-8 in a raw line, and capture's own mark */
+        {META(1, 1, "I", "orders") ",\"ship_city\":\"\xff\xfe\"}", "invalid UTF-8"},
+        {META(1, 1, "I", "orders") ",\"ship_city\":null,\"_invalid\":\"ship_city=hex:fffe\"}",
+         "not valid UTF-8 in the source: ship_city=hex:fffe"},
         {META(1, 1, "I", "orders") ",\"paid_at\":\"2026-13-01T00:00:00Z\"}", "not a timestamp"},
         {META(1, 1, "I", "orders") ",\"order_id\":1.5}", "not a 64-bit integer"},
         {META(1, 1, "I", "orders") ",\"order_id\":\"1\"}", "not a 64-bit integer"},
