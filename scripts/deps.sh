@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential pkg-config
   libpq-dev libhiredis-dev libmicrohttpd-dev libjansson-dev libssl-dev
-  libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev
+  libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev libxxhash-dev
   postgresql redis-server cppcheck clang-format wrk valgrind)
 
 missing=()

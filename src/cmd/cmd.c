@@ -42,6 +42,7 @@ int cmd_wants_help(int argc, char **argv, const hdp_command *self)
             break;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             printf("usage: hdp %s\n\n%s\n\n%s", self->name, self->summary, self->usage);
+            opts_print_help(stdout, self->opts);
             return 1;
         }
     }

@@ -6,6 +6,7 @@
 #ifndef HDP_CMD_H
 #define HDP_CMD_H
 
+#include "cmd/opts.h"
 #include "core/config.h"
 
 #define EXIT_OK      0
@@ -16,8 +17,11 @@ typedef struct hdp_command {
     const char *name;
     int (*run)(int argc, char **argv, hdp_config *cfg);
     const char *summary;
-    const char *usage; /* full text for `hdp NAME --help`, options included */
+    const char *usage;   /* text for `hdp NAME --help` (options too, unless in opts) */
+    const cmd_opt *opts; /* the command's option table, printed after usage (or NULL) */
 } hdp_command;
+
+extern const cmd_opt cmd_run_opts[];
 
 /* Set by SIGINT/SIGTERM; long-running commands poll it and stop cleanly. */
 extern volatile int hdp_stop_requested;

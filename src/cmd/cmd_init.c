@@ -4,14 +4,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cdc/cdc.h"
 #include "cmd/cmd.h"
 #include "core/embedded.h"
-#include "io/pg.h"
-#include "capture/capture.h"
+#include "core/speed_model.h"
 #include "io/lake.h"
-#include "speed/speed_consumer.h"
+#include "io/pg.h"
+#include "io/redis.h"
 
-static const char *const consumer_slots[] = {SPEED_SLOT, CAPTURE_SLOT, NULL};
+static const char *const consumer_slots[] = {CDC_SLOT_SPEED, CDC_SLOT_LAKE, NULL};
 
 /* The database a DSN names, or `def` when it names none. */
 static void dsn_dbname(const char *dsn, const char *def, char *out, size_t outlen)
@@ -63,8 +64,12 @@ static int apply_sql(PGconn *c, const char *file, hdp_err *e)
     return HDP_OK;
 }
 
-static int ensure_slot(PGconn *c, const char *slot, int drop_first, hdp_err *e)
+/* Makes sure slot exists; *created_lsn receives the new slot's position when this call
+ * created it (0 when it existed). */
+static int ensure_slot(PGconn *c, const char *slot, int drop_first, uint64_t *created_lsn,
+                       hdp_err *e)
 {
+    *created_lsn = 0;
     const char *p[1] = {slot};
     if (drop_first) {
         PGresult *r =
@@ -93,15 +98,47 @@ static int ensure_slot(PGconn *c, const char *slot, int drop_first, hdp_err *e)
         printf("init: slot %s exists\n", slot);
         return HDP_OK;
     }
-    r = pg_query(c, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", 1, p, e);
+    r = pg_query(c, "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", 1, p, e);
     if (r == NULL)
         return HDP_ERR;
+    unsigned long long lsn = 0;
+    pg_lsn_parse(PQgetvalue(r, 0, 0), &lsn);
     PQclear(r);
+    *created_lsn = lsn;
     printf("init: created slot %s\n", slot);
     return HDP_OK;
 }
 
-static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
+/* The speed layer's state starts with its slot: a new slot gets a fresh state naming the
+ * position it was created at, so `hdp speed` can later tell a Redis that lost its data
+ * (no state, or one behind the slot) from one that never held any. */
+static int init_speed_state(const hdp_config *cfg, uint64_t created_lsn, hdp_err *e)
+{
+    hdp_redis *r = redis_new(&cfg->redis, 5000);
+    redisReply *rep = NULL;
+    int rc;
+    if (created_lsn) {
+        char lsn[32];
+        snprintf(lsn, sizeof(lsn), "%llu", (unsigned long long)created_lsn);
+        rc = redis_command(r, &rep, e, "HSET %s lsn 0 segment -1 held 0 slot_created %s",
+                           SPEED_STATE_KEY, lsn);
+        if (rc == HDP_OK)
+            printf("init: speed state created in Redis %s:%d\n", cfg->redis.host, cfg->redis.port);
+    } else {
+        rc = redis_command(r, &rep, e, "EXISTS %s", SPEED_STATE_KEY);
+        if (rc == HDP_OK && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
+            printf("init: warning: Redis %s:%d holds no speed state although slot %s exists: "
+                   "run `hdp rebuild speed`\n",
+                   cfg->redis.host, cfg->redis.port, CDC_SLOT_SPEED);
+    }
+    freeReplyObject(rep);
+    redis_free(r);
+    if (rc != HDP_OK)
+        hdp_err_prefix(e, "speed state: ");
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
+
+static int init_source(const hdp_config *cfg, int drop_slots, uint64_t *speed_created, hdp_err *e)
 {
     PGconn *c = pg_connect(cfg->source_dsn, NULL, NULL, e);
     if (c == NULL)
@@ -120,8 +157,12 @@ static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
                      "INSERT INTO hdp_heartbeat (id, beat_at) VALUES (1, now()) "
                      "ON CONFLICT (id) DO NOTHING",
                      e);
-    for (int i = 0; rc == HDP_OK && consumer_slots[i]; i++)
-        rc = ensure_slot(c, consumer_slots[i], drop_slots, e);
+    for (int i = 0; rc == HDP_OK && consumer_slots[i]; i++) {
+        uint64_t created = 0;
+        rc = ensure_slot(c, consumer_slots[i], drop_slots, &created, e);
+        if (strcmp(consumer_slots[i], CDC_SLOT_SPEED) == 0)
+            *speed_created = created;
+    }
     PQfinish(c);
     return rc == HDP_OK ? HDP_OK : HDP_ERR;
 }
@@ -162,9 +203,11 @@ int cmd_init(int argc, char **argv, hdp_config *cfg)
     char shop[128], dwh[128];
     dsn_dbname(cfg->source_dsn, "shop", shop, sizeof(shop));
     dsn_dbname(cfg->dwh_dsn, "dwh", dwh, sizeof(dwh));
+    uint64_t speed_created = 0;
     if (ensure_database(cfg->source_dsn, shop, &e) != HDP_OK ||
-        ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK || init_source(cfg, drop_slots, &e) ||
-        init_dwh(cfg, &e) || init_lake(cfg, &e))
+        ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK ||
+        init_source(cfg, drop_slots, &speed_created, &e) ||
+        init_speed_state(cfg, speed_created, &e) || init_dwh(cfg, &e) || init_lake(cfg, &e))
         return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
     printf("init: ok\n");
     return EXIT_OK;

@@ -15,7 +15,7 @@
 #include "core/strmap.h"
 #include "io/http_client.h"
 #include "io/pg.h"
-#include "speed/speed_consumer.h"
+#include "cdc/cdc.h"
 
 /* Keys: "DAY\x1fKIND\x1fNAME\x1fMETRIC". */
 static void put(strmap *m, const char *day, const char *kind, const char *name, size_t nlen,
@@ -169,7 +169,7 @@ static int wait_caught_up(PGconn *c, long wait_s, hdp_err *e)
     for (long i = 0; i <= wait_s * 10; i++) {
         PGresult *r = pg_query(c,
                                "SELECT confirmed_flush_lsn >= $1::pg_lsn FROM pg_replication_slots "
-                               "WHERE slot_name = '" SPEED_SLOT "'",
+                               "WHERE slot_name = '" CDC_SLOT_SPEED "'",
                                1, p, e);
         if (r == NULL)
             return HDP_ERR;

@@ -1,16 +1,19 @@
 /* hdp status — per consumer its slot's confirmed LSN, the source's current LSN and the lag
- * in bytes; the health of each service. Exit 0 when every service answers, 1 otherwise. */
+ * in bytes; the health of each service; the speed layer's state (and its fault, when it
+ * stopped because Redis lost its data); the batch layer's last runs and the lake's
+ * compaction progress (status_batch.c). Exit 0 when all is well, 1 when a service is down or
+ * something needs attention (a speed fault, a failed task, a stopped table). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/status.h"
 #include "core/buf.h"
 #include "core/speed_model.h"
 #include "io/pg.h"
 #include "io/redis.h"
-#include "capture/capture.h"
-#include "speed/speed_consumer.h"
+#include "cdc/cdc.h"
 
 typedef struct consumer_info {
     const char *name;
@@ -18,7 +21,7 @@ typedef struct consumer_info {
 } consumer_info;
 
 static const consumer_info consumers[] = {
-    {"speed", SPEED_SLOT}, {"capture", CAPTURE_SLOT}, {NULL, NULL}};
+    {"speed", CDC_SLOT_SPEED}, {"capture", CDC_SLOT_LAKE}, {NULL, NULL}};
 
 typedef struct svc {
     const char *name;
@@ -43,8 +46,10 @@ static void check_pg(const char *dsn, svc *s, PGconn **keep)
         PQfinish(c);
 }
 
+/* Redis, the speed state and its fault. *fault is set when the speed layer stopped (or its
+ * state is missing: Redis lost its data). */
 static void check_redis(const hdp_config *cfg, svc *s, long long *quarantined, char *state,
-                        size_t statelen)
+                        size_t statelen, hdp_buf *fault_json, int *fault)
 {
     hdp_redis *r = redis_new(&cfg->redis, 2000);
     hdp_err e;
@@ -74,6 +79,18 @@ static void check_redis(const hdp_config *cfg, svc *s, long long *quarantined, c
             snprintf(state, statelen,
                      "{\"applied_lsn\": %s, \"segment\": %s, \"closed_through\": %s}", lsn, v[1],
                      v[2]);
+            if (rep->element[0]->type != REDIS_REPLY_STRING) {
+                *fault = 1;
+                buf_puts(fault_json, "{\"reason\": \"hdp:speed:state is missing: Redis lost the "
+                                     "speed layer's data (run `hdp rebuild speed`)\"}");
+            }
+        }
+        freeReplyObject(rep);
+    }
+    if (!*fault && redis_command(r, &rep, &e, "GET %s", SPEED_FAULT_KEY) == HDP_OK) {
+        if (rep->type == REDIS_REPLY_STRING) {
+            *fault = 1;
+            buf_append(fault_json, rep->str, rep->len);
         }
         freeReplyObject(rep);
     }
@@ -95,7 +112,13 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
     char speed_state[256] = "null";
     check_pg(cfg->source_dsn, &source, &src);
     check_pg(cfg->dwh_dsn, &dwh, NULL);
-    check_redis(cfg, &redis, &quarantined, speed_state, sizeof(speed_state));
+    hdp_buf fault = HDP_BUF_INIT;
+    int has_fault = 0, problems = 0;
+    check_redis(cfg, &redis, &quarantined, speed_state, sizeof(speed_state), &fault, &has_fault);
+    hdp_buf bj = HDP_BUF_INIT, bt = HDP_BUF_INIT;
+    status_batch(cfg, &bj, &bt, &problems);
+    buf_puts(&bj, ", ");
+    status_lake(cfg, &bj, &bt, &problems);
 
     hdp_buf out = HDP_BUF_INIT;
     buf_puts(&out, json ? "{\"consumers\": [" : "");
@@ -153,8 +176,11 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
             buf_put_json_str(&out, svcs[i]->detail, strlen(svcs[i]->detail));
             buf_putc(&out, '}');
         }
-        buf_printf(&out, "}, \"speed\": %s, \"quarantined\": {\"speed\": %lld}}\n", speed_state,
-                   quarantined);
+        buf_printf(&out,
+                   "}, \"speed\": %s, \"speed_fault\": %s, \"quarantined\": {\"speed\": %lld}, ",
+                   speed_state, has_fault ? fault.data : "null", quarantined);
+        buf_append(&out, bj.data, bj.len);
+        buf_puts(&out, "}\n");
     } else {
         buf_puts(&out, "\nservice  state  detail\n");
         for (int i = 0; i < 3; i++)
@@ -162,10 +188,16 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
                        svcs[i]->detail);
         buf_printf(&out, "\nspeed state: %s; quarantined records: %lld\n", speed_state,
                    quarantined);
+        if (has_fault)
+            buf_printf(&out, "SPEED LAYER STOPPED: %s\n", fault.data);
+        buf_append(&out, bt.data, bt.len);
     }
     fputs(out.data, stdout);
     buf_free(&out);
+    buf_free(&bj);
+    buf_free(&bt);
+    buf_free(&fault);
     if (src)
         PQfinish(src);
-    return source.ok && dwh.ok && redis.ok ? EXIT_OK : EXIT_RUNTIME;
+    return source.ok && dwh.ok && redis.ok && !has_fault && problems == 0 ? EXIT_OK : EXIT_RUNTIME;
 }

@@ -6,6 +6,15 @@
  *                                     segment  segment of that transaction (the clamp's state)
  *                                     closed   every segment <= this one is closed for good
  *                                     updated  Unix µs of the last write
+ *                                     held     every change below this LSN is reflected (lsn,
+ *                                              or a later position confirmed while idle)
+ *                                     slot_created  the slot's LSN when `hdp init` made it
+ *                                     (written with lsn 0 by init; a state that is missing
+ *                                     means Redis lost the speed layer's data)
+ *   P "speed:fault"             STRING set by `hdp speed` when the state it builds on is gone
+ *                                      or changed under it: JSON {"reason","at"}; serve's
+ *                                      /health and `hdp status` report it; cleared by
+ *                                      `hdp rebuild speed`
  *   P "speed:version"           STRING incremented by every applied batch (cheap change probe)
  *   P "sp:" SEG ":" DAY         HASH  the aggregates of one segment for one event day
  *                                     (DAY = YYYY-MM-DD of paid_at / refunded_at, UTC)
@@ -31,6 +40,7 @@
 #define SPEED_PREFIX        "hdp:"
 #define SPEED_STATE_KEY     SPEED_PREFIX "speed:state"
 #define SPEED_VERSION_KEY   SPEED_PREFIX "speed:version"
+#define SPEED_FAULT_KEY     SPEED_PREFIX "speed:fault"
 #define SPEED_SEGMENTS_KEY  SPEED_PREFIX "sp:segments"
 #define SPEED_QUAR_KEY      SPEED_PREFIX "speed:quarantine"
 #define SPEED_QUARN_KEY     SPEED_PREFIX "speed:quarantined"

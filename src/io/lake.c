@@ -121,6 +121,19 @@ int lake_put(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_er
     return lk->be->put(lk, key, data ? data : "", len, e);
 }
 
+int lake_put_new(hdp_lake *lk, const char *key, const void *data, size_t len, int *created,
+                 hdp_err *e)
+{
+    if (lk == NULL || created == NULL)
+        return hdp_fail(e, "lake: not open or no result pointer");
+    *created = 0;
+    if (data == NULL && len > 0)
+        return hdp_fail(e, "lake: put '%.200s' without data", key ? key : "");
+    if (lake_key_check(key, 0, e) != HDP_OK)
+        return HDP_ERR;
+    return lk->be->put_new(lk, key, data ? data : "", len, created, e);
+}
+
 int lake_put_file(hdp_lake *lk, const char *key, const char *local_path, hdp_err *e)
 {
     if (lk == NULL)

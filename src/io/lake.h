@@ -53,6 +53,13 @@ int lake_ensure(hdp_lake *lk, hdp_err *e);
  * object, or the whole new one, never a part. */
 int lake_put(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_err *e);
 
+/* Stores len bytes under key only if no object holds it (create-only, atomic: file: link(2);
+ * S3: If-None-Match: *). *created = 1 when stored, 0 when the key was taken; the existing
+ * object is left as it is. Manifests are published with it, so two writers of the same
+ * version can never both win. */
+int lake_put_new(hdp_lake *lk, const char *key, const void *data, size_t len, int *created,
+                 hdp_err *e);
+
 /* Stores the contents of the local file local_path under key, atomically like lake_put.
  * Memory stays bounded: on S3, files over the multipart threshold go up part by part. */
 int lake_put_file(hdp_lake *lk, const char *key, const char *local_path, hdp_err *e);

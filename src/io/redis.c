@@ -38,6 +38,7 @@ void redis_free(hdp_redis *r)
         return;
     redis_disconnect(r);
     memset(r->addr.password, 0, sizeof(r->addr.password));
+    memset(r->addr.user, 0, sizeof(r->addr.user));
     free(r);
 }
 
@@ -150,12 +151,27 @@ static int finish_reply(hdp_redis *r, redisReply *rep, redisReply **out, hdp_err
         return rc;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
+        int transient = redis_error_transient(rep->str);
         hdp_fail(e, "redis: %s", rep->str);
         freeReplyObject(rep);
-        return HDP_ERR;
+        if (transient)
+            redis_disconnect(r);
+        return transient ? HDP_RETRY : HDP_ERR;
     }
     *out = rep;
     return HDP_OK;
+}
+
+int redis_error_transient(const char *msg)
+{
+    static const char *const transient[] = {"LOADING",    "BUSY",        "TRYAGAIN",
+                                            "MASTERDOWN", "CLUSTERDOWN", "READONLY"};
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
+        size_t n = strlen(transient[i]);
+        if (strncmp(msg, transient[i], n) == 0 && (msg[n] == ' ' || msg[n] == '\0'))
+            return 1;
+    }
+    return 0;
 }
 
 int redis_command(hdp_redis *r, redisReply **out, hdp_err *e, const char *fmt, ...)

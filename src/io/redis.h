@@ -38,7 +38,8 @@ int redis_connected(const hdp_redis *r);
 
 /* Runs one command (hiredis format: "%s" and "%b" arguments are single arguments). On
  * HDP_OK *out holds the reply, which the caller frees with freeReplyObject; an error reply
- * is HDP_ERR with its text in e and *out NULL. */
+ * is HDP_ERR with its text in e and *out NULL — or HDP_RETRY when it says the server is not
+ * ready yet (LOADING, BUSY, TRYAGAIN, MASTERDOWN, READONLY: see redis_error_transient). */
 int redis_command(hdp_redis *r, redisReply **out, hdp_err *e, const char *fmt, ...);
 int redis_command_argv(hdp_redis *r, redisReply **out, hdp_err *e, int argc, const char **argv,
                        const size_t *argvlen);
@@ -52,6 +53,10 @@ int redis_append_argv(hdp_redis *r, hdp_err *e, int argc, const char **argv, con
 int redis_get_reply(hdp_redis *r, redisReply **out, hdp_err *e);
 /* Reads and frees every pending reply; drops the connection when that fails. */
 void redis_discard(hdp_redis *r);
+
+/* True for an error reply that a retry may mend (the server is loading, busy, failing
+ * over); NOAUTH, WRONGPASS and the rest are for good. */
+int redis_error_transient(const char *msg);
 
 /* Parses a reply holding an integer (INTEGER, or a STRING of decimal digits) into *v.
  * Returns 0, or -1 when it is not one. */

@@ -43,6 +43,9 @@ int s3_bucket_ensure(s3_client *c, const char *bucket, hdp_err *e);
 int s3_put_object(s3_client *c, const char *bucket, const char *key, const void *data, size_t len,
                   hdp_err *e);
 /* Reads the object into out; *found = 0 (and HDP_OK) when the key does not exist. */
+/* PUT with If-None-Match: *: *created = 1 when stored, 0 when an object holds the key. */
+int s3_put_object_new(s3_client *c, const char *bucket, const char *key, const void *data,
+                      size_t len, int *created, hdp_err *e);
 int s3_get_object(s3_client *c, const char *bucket, const char *key, hdp_buf *out, int *found,
                   hdp_err *e);
 /* *found = 0 when the key does not exist (a missing bucket is an error). */

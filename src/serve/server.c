@@ -107,7 +107,7 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
         atomic_fetch_add(&s->metrics.redis_errors, 1);
         log_read_failure(s, q->ep, q->date, e.msg);
         buf_reset(body);
-        if (rc == HDP_RETRY) {
+        if (rc == HDP_RETRY || !redis_connected(s->redis)) { /* away, or refusing us */
             *status = MHD_HTTP_SERVICE_UNAVAILABLE;
             render_error(body, "unavailable", "the speed layer (Redis) is unreachable");
         } else {

@@ -9,22 +9,125 @@
 
 int speed_sink_load(hdp_redis *r, speed_state *st, hdp_err *e)
 {
-    st->lsn = 0;
+    memset(st, 0, sizeof(*st));
     st->segment = -1;
     redisReply *rep;
-    /* An error reply here (LOADING after a restart, a replica's READONLY) passes: retry. */
-    if (redis_command(r, &rep, e, "HMGET %s lsn segment", SPEED_STATE_KEY) != HDP_OK)
-        return HDP_RETRY;
-    int rc = HDP_OK;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-        if (rep->element[0]->type == REDIS_REPLY_STRING)
+    int rc = redis_command(r, &rep, e, "HMGET %s lsn segment slot_created held", SPEED_STATE_KEY);
+    if (rc != HDP_OK) /* RETRY: away or loading; ERR: refused (NOAUTH, WRONGPASS, ...) */
+        return rc;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
+        if (rep->element[0]->type == REDIS_REPLY_STRING) {
+            st->exists = 1;
             st->lsn = strtoull(rep->element[0]->str, NULL, 10);
+        }
         if (rep->element[1]->type == REDIS_REPLY_STRING)
             st->segment = strtoll(rep->element[1]->str, NULL, 10);
+        if (rep->element[2]->type == REDIS_REPLY_STRING)
+            st->slot_created = strtoull(rep->element[2]->str, NULL, 10);
+        if (rep->element[3]->type == REDIS_REPLY_STRING)
+            st->held = strtoull(rep->element[3]->str, NULL, 10);
+        if (st->held < st->lsn)
+            st->held = st->lsn;
     } else {
         rc = hdp_fail(e, "redis HMGET %s: unexpected reply (not an array)", SPEED_STATE_KEY);
     }
     freeReplyObject(rep);
+    return rc;
+}
+
+void speed_sink_fault(hdp_redis *r, const char *reason)
+{
+    hdp_buf b = HDP_BUF_INIT;
+    char ts[32];
+    ts_format(now_unix_us(), ts);
+    buf_puts(&b, "{\"reason\":");
+    buf_put_json_str(&b, reason, strlen(reason));
+    buf_printf(&b, ",\"at\":\"%s\"}", ts);
+    redisReply *rep = NULL;
+    hdp_err ignored;
+    if (redis_command(r, &rep, &ignored, "SET %s %b", SPEED_FAULT_KEY, b.data, b.len) == HDP_OK)
+        freeReplyObject(rep);
+    buf_free(&b);
+}
+
+/* WATCHes the state and checks it still holds expect_lsn: HDP_OK, HDP_RETRY (connection) or
+ * HDP_ERR with *lost set and e saying what was found. */
+static int check_guard(hdp_redis *r, uint64_t expect_lsn, int *lost, hdp_err *e)
+{
+    int rc = redis_append(r, e, "WATCH %s", SPEED_STATE_KEY);
+    if (rc == HDP_OK)
+        rc = redis_append(r, e, "HGET %s lsn", SPEED_STATE_KEY);
+    redisReply *w = NULL, *v = NULL;
+    if (rc == HDP_OK)
+        rc = redis_get_reply(r, &w, e);
+    if (rc == HDP_OK)
+        rc = redis_get_reply(r, &v, e);
+    if (rc != HDP_OK) { /* RETRY: the connection broke; ERR: refused (credentials) */
+        freeReplyObject(w);
+        redis_disconnect(r);
+        return rc;
+    }
+    char want[32];
+    snprintf(want, sizeof(want), "%llu", (unsigned long long)expect_lsn);
+    if (w->type == REDIS_REPLY_ERROR) {
+        rc = hdp_fail(e, "redis WATCH: %s", w->str);
+    } else if (v->type == REDIS_REPLY_NIL) {
+        *lost = 1;
+        rc = hdp_fail(e, "Redis lost the speed layer's data: %s is gone (expected LSN %s there)",
+                      SPEED_STATE_KEY, want);
+    } else if (v->type != REDIS_REPLY_STRING || strcmp(v->str, want) != 0) {
+        *lost = 1;
+        rc = hdp_fail(e, "the speed layer's state changed under it: %s holds LSN %s, expected %s",
+                      SPEED_STATE_KEY, v->type == REDIS_REPLY_STRING ? v->str : "(not a string)",
+                      want);
+    }
+    freeReplyObject(w);
+    freeReplyObject(v);
+    if (rc != HDP_OK) {
+        redisReply *u = NULL;
+        hdp_err ignored;
+        if (redis_command(r, &u, &ignored, "UNWATCH") == HDP_OK)
+            freeReplyObject(u);
+    }
+    return rc;
+}
+
+int speed_sink_hold(hdp_redis *r, uint64_t expect_lsn, uint64_t held, int *lost, hdp_err *e)
+{
+    *lost = 0;
+    int rc = check_guard(r, expect_lsn, lost, e);
+    if (rc != HDP_OK)
+        return rc;
+    char h[32];
+    snprintf(h, sizeof(h), "%llu", (unsigned long long)held);
+    redisReply *m = NULL, *q = NULL, *x = NULL;
+    rc = redis_append(r, e, "MULTI");
+    if (rc == HDP_OK)
+        rc = redis_append(r, e, "HSET %s held %s", SPEED_STATE_KEY, h);
+    if (rc == HDP_OK)
+        rc = redis_append(r, e, "EXEC");
+    if (rc == HDP_OK)
+        rc = redis_get_reply(r, &m, e);
+    if (rc == HDP_OK)
+        rc = redis_get_reply(r, &q, e);
+    if (rc == HDP_OK)
+        rc = redis_get_reply(r, &x, e);
+    if (rc == HDP_OK && x->type == REDIS_REPLY_NIL) {
+        *lost = 1;
+        rc = hdp_fail(e,
+                      "the speed layer's state changed while it was written (%s touched by "
+                      "someone else)",
+                      SPEED_STATE_KEY);
+    } else if (rc == HDP_OK && x->type != REDIS_REPLY_ARRAY) {
+        rc = hdp_fail(e, "redis EXEC failed: %s",
+                      x->type == REDIS_REPLY_ERROR ? x->str : "transaction aborted");
+    } else if (rc != HDP_OK) {
+        redis_disconnect(r);
+        rc = HDP_RETRY;
+    }
+    freeReplyObject(m);
+    freeReplyObject(q);
+    freeReplyObject(x);
     return rc;
 }
 
@@ -36,8 +139,12 @@ static void append(hdp_redis *r, int argc, const char **argv, const size_t *lens
         *failed = 1;
 }
 
-int speed_sink_write(hdp_redis *r, const speed_batch *b, hdp_err *e)
+int speed_sink_write(hdp_redis *r, const speed_batch *b, uint64_t expect_lsn, int *lost, hdp_err *e)
 {
+    *lost = 0;
+    int guard = check_guard(r, expect_lsn, lost, e);
+    if (guard != HDP_OK)
+        return guard;
     int failed = 0;
     size_t ncmds = 0;
     const char *av[5];
@@ -134,12 +241,12 @@ int speed_sink_write(hdp_redis *r, const speed_batch *b, hdp_err *e)
         snprintf(seg, sizeof(seg), "%lld", (long long)b->segment);
         snprintf(closed, sizeof(closed), "%lld", (long long)(b->segment - 1));
         snprintf(upd, sizeof(upd), "%lld", (long long)now_unix_us());
-        const char *hv[] = {"HSET", SPEED_STATE_KEY, "lsn",  lsn,       "segment",
-                            seg,    "closed",        closed, "updated", upd};
-        size_t hl[10];
-        for (int i = 0; i < 10; i++)
+        const char *hv[] = {"HSET",   SPEED_STATE_KEY, "lsn",     lsn, "segment", seg,
+                            "closed", closed,          "updated", upd, "held",    lsn};
+        size_t hl[12];
+        for (int i = 0; i < 12; i++)
             hl[i] = strlen(hv[i]);
-        append(r, 10, hv, hl, &failed);
+        append(r, 12, hv, hl, &failed);
         ncmds++;
     }
     av[0] = "INCR";
@@ -164,9 +271,16 @@ int speed_sink_write(hdp_redis *r, const speed_batch *b, hdp_err *e)
         if (got != HDP_OK)
             return got;
         if (i + 1 == ncmds) {
-            if (rep->type != REDIS_REPLY_ARRAY)
+            if (rep->type == REDIS_REPLY_NIL) { /* a WATCHed key changed: FLUSHALL, a writer */
+                *lost = 1;
+                rc = hdp_fail(e,
+                              "the speed layer's state changed while a batch was written "
+                              "(%s touched by someone else); nothing was applied",
+                              SPEED_STATE_KEY);
+            } else if (rep->type != REDIS_REPLY_ARRAY) {
                 rc = hdp_fail(e, "redis EXEC failed: %s",
                               rep->type == REDIS_REPLY_ERROR ? rep->str : "transaction aborted");
+            }
         } else if (rep->type == REDIS_REPLY_ERROR && rc == HDP_OK) {
             rc = hdp_fail(e, "redis rejected a queued command: %s", rep->str);
         }

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "batch/manifest.h"
-#include "batch/schema.h"
+#include "lake/manifest.h"
+#include "lake/schema.h"
 #include "core/timeutil.h"
 
 #define META(lsn, seg, op, tbl)                                                                    \

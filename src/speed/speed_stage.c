@@ -1,21 +1,18 @@
-#include "speed/speed_consumer.h"
+#include "speed/speed_stage.h"
 
 #include <inttypes.h>
 #include <libpq-fe.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "cdc/cdc.h"
 #include "core/decimal.h"
 #include "core/log.h"
-#include "core/retry.h"
-#include "core/segment.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 #include "format/pgoutput.h"
 #include "io/pg.h"
-#include "io/pg_stream.h"
 #include "speed/speed_sink.h"
 #include "speed/speed_tx.h"
 
@@ -34,20 +31,15 @@ enum { P_ID, P_CAT };
 
 typedef struct consumer {
     const hdp_config *cfg;
-    pg_stream stream;
-    PGconn *sql;
+    cdc_consumer *cdc;
     hdp_redis *redis;
-    pgo_decoder *dec;
     speed_dims dims;
     speed_tx tx;
-    int in_tx;
-    int skip_tx;
     speed_batch batch;
     rel_map *rels;
     size_t nrels;
-    uint64_t applied_lsn; /* durable in Redis */
-    int64_t segment;
-    int64_t last_heartbeat_us;
+    uint64_t applied_lsn; /* durable in Redis: the guard every write checks */
+    uint64_t held;        /* durable in Redis: everything below it is reflected */
     hdp_buf ids_p, ids_o;
     uint64_t applied_tx;
 } consumer;
@@ -77,11 +69,13 @@ static int val_i64(const pgo_tuple *t, int idx, int64_t *out)
     return 0;
 }
 
+/* Money of the contract: exactly NUMERIC(12,2) (3189.551 is refused, never cut). */
 static int val_money(const pgo_tuple *t, int idx, int64_t *cents)
 {
+    const char *why;
     if (idx < 0 || idx >= t->ncols || t->vals[idx].kind != 't')
         return -1;
-    return decimal_parse(t->vals[idx].data, t->vals[idx].len, cents);
+    return decimal_parse_money(t->vals[idx].data, t->vals[idx].len, cents, &why);
 }
 
 /* NULL → SPEED_TS_NULL; text → Unix µs. */
@@ -98,9 +92,11 @@ static int val_ts(const pgo_tuple *t, int idx, int64_t *us)
     return ts_parse(t->vals[idx].data, t->vals[idx].len, us);
 }
 
+/* Text of the contract: valid UTF-8 (what compaction and the vault accept too). */
 static int val_text(const pgo_tuple *t, int idx, const char **s, size_t *n)
 {
-    if (idx < 0 || idx >= t->ncols || t->vals[idx].kind != 't')
+    if (idx < 0 || idx >= t->ncols || t->vals[idx].kind != 't' ||
+        !utf8_valid(t->vals[idx].data, t->vals[idx].len))
         return -1;
     *s = t->vals[idx].data;
     *n = t->vals[idx].len;
@@ -116,10 +112,19 @@ static void tuple_json(hdp_buf *b, const pgo_relation *rel, const pgo_tuple *t)
             buf_putc(b, ',');
         buf_put_json_str(b, rel->cols[i].name, strlen(rel->cols[i].name));
         buf_putc(b, ':');
-        if (t->vals[i].kind == 't')
+        if (t->vals[i].kind == 't' && utf8_valid(t->vals[i].data, t->vals[i].len)) {
             buf_put_json_str(b, t->vals[i].data, t->vals[i].len);
-        else
+        } else if (t->vals[i].kind == 't') { /* not UTF-8: kept, as hex */
+            static const char hex[] = "0123456789abcdef";
+            buf_puts(b, "\"hex:");
+            for (uint32_t k = 0; k < t->vals[i].len; k++) {
+                buf_putc(b, hex[(unsigned char)t->vals[i].data[k] >> 4]);
+                buf_putc(b, hex[(unsigned char)t->vals[i].data[k] & 15]);
+            }
+            buf_putc(b, '"');
+        } else {
             buf_puts(b, t->vals[i].kind == 'n' ? "null" : "\"(unchanged toast)\"");
+        }
     }
     buf_putc(b, '}');
 }
@@ -188,7 +193,7 @@ static int order_row(const rel_map *m, const pgo_tuple *t, speed_order_row *r)
 static void on_change(consumer *c, const pgo_msg *msg)
 {
     rel_map *m = rel_find(c, msg->rel->relid);
-    if (m == NULL || m->kind == T_OTHER || c->skip_tx)
+    if (m == NULL || m->kind == T_OTHER)
         return;
     const pgo_relation *rel = msg->rel;
     if (m->kind == T_ORDERS) {
@@ -207,8 +212,8 @@ static void on_change(consumer *c, const pgo_msg *msg)
             bad = &msg->new_tuple;
         if (bad) {
             quarantine_tuple(c, rel, bad,
-                             "orders row violates the contract (unparsable or "
-                             "missing order_id/total/ship_city/paid_at/refunded_at)");
+                             "orders row violates the contract (order_id, total as exact "
+                             "NUMERIC(12,2), ship_city as UTF-8, paid_at, refunded_at)");
             return;
         }
         speed_tx_order(&c->tx, has_old ? &o : NULL, has_new ? &n : NULL);
@@ -223,7 +228,9 @@ static void on_change(consumer *c, const pgo_msg *msg)
             val_i64(&msg->new_tuple, m->col[I_PRODUCT], &it.product_id) ||
             val_i64(&msg->new_tuple, m->col[I_QTY], &it.quantity) ||
             val_money(&msg->new_tuple, m->col[I_PRICE], &it.unit_price)) {
-            quarantine_tuple(c, rel, &msg->new_tuple, "order_items row violates the contract");
+            quarantine_tuple(c, rel, &msg->new_tuple,
+                             "order_items row violates the contract (order_id, product_id, "
+                             "quantity, unit_price as exact NUMERIC(12,2))");
             return;
         }
         speed_tx_item_insert(&c->tx, &it);
@@ -233,7 +240,8 @@ static void on_change(consumer *c, const pgo_msg *msg)
         size_t n;
         if (val_i64(&msg->new_tuple, m->col[P_ID], &id) ||
             val_text(&msg->new_tuple, m->col[P_CAT], &cat, &n)) {
-            quarantine_tuple(c, rel, &msg->new_tuple, "products row violates the contract");
+            quarantine_tuple(c, rel, &msg->new_tuple,
+                             "products row violates the contract (product_id, category as UTF-8)");
             return;
         }
         speed_dims_put_product(&c->dims, id, cat, n);
@@ -266,7 +274,7 @@ static int load_missing(consumer *c, hdp_err *e)
     if (c->ids_p.len) {
         ids_array(&c->ids_p, &arr);
         const char *p[1] = {arr.data};
-        PGresult *r = pg_query(c->sql,
+        PGresult *r = pg_query(cdc_sql(c->cdc),
                                "SELECT product_id, category FROM products "
                                "WHERE product_id = ANY($1::bigint[])",
                                1, p, e);
@@ -280,7 +288,7 @@ static int load_missing(consumer *c, hdp_err *e)
     if (rc == HDP_OK && c->ids_o.len) {
         ids_array(&c->ids_o, &arr);
         const char *p[1] = {arr.data};
-        PGresult *r = pg_query(c->sql,
+        PGresult *r = pg_query(cdc_sql(c->cdc),
                                "SELECT oi.order_id, p.category, sum(oi.quantity * oi.unit_price) "
                                "FROM order_items oi JOIN products p USING (product_id) "
                                "WHERE oi.order_id = ANY($1::bigint[]) GROUP BY 1, 2 ORDER BY 1",
@@ -315,7 +323,8 @@ static int load_missing(consumer *c, hdp_err *e)
 
 static int load_products(consumer *c, hdp_err *e)
 {
-    PGresult *r = pg_query(c->sql, "SELECT product_id, category FROM products", 0, NULL, e);
+    PGresult *r =
+        pg_query(cdc_sql(c->cdc), "SELECT product_id, category FROM products", 0, NULL, e);
     if (r == NULL)
         return HDP_RETRY;
     for (int i = 0; i < PQntuples(r); i++)
@@ -325,195 +334,240 @@ static int load_products(consumer *c, hdp_err *e)
     return HDP_OK;
 }
 
-/* ------------------------------------------------------------------ batches, status */
+/* ------------------------------------------------------------------ the sink */
+
+/* The state this consumer builds on is gone: say so where /health and `hdp status` look, and
+ * stop for good (writing on would make every answer wrong). */
+static int lost_state(consumer *c, hdp_err *e)
+{
+    char reason[sizeof(e->msg)];
+    snprintf(reason, sizeof(reason), "%s", e->msg);
+    speed_sink_fault(c->redis, reason);
+    return hdp_fail(e,
+                    "%s; stopped so no answer is wrong: run `hdp rebuild speed`, then start "
+                    "`hdp speed` again",
+                    reason);
+}
 
 static int flush(consumer *c, hdp_err *e)
 {
     if (c->batch.ntx == 0)
         return HDP_OK;
-    /* On any failure the session restarts: PostgreSQL resends what was not confirmed and
-     * the LSN guard skips what Redis already holds. */
-    if (speed_sink_write(c->redis, &c->batch, e) != HDP_OK)
-        return HDP_RETRY;
-    c->applied_lsn = c->batch.end_lsn;
+    int lost = 0;
+    int rc = speed_sink_write(c->redis, &c->batch, c->applied_lsn, &lost, e);
+    if (lost)
+        return lost_state(c, e);
+    /* On RETRY the session restarts: PostgreSQL resends what was not confirmed and the LSN
+     * guard skips what Redis already holds. */
+    if (rc != HDP_OK)
+        return rc;
+    c->applied_lsn = c->held = c->batch.end_lsn;
     c->applied_tx += c->batch.ntx;
     if (c->batch.nquarantine)
         log_warn("quarantined %zu record(s) (see Redis list hdp:speed:quarantine)",
                  c->batch.nquarantine);
     speed_batch_reset(&c->batch);
-    pg_stream_confirm(&c->stream, c->applied_lsn);
+    cdc_confirm(c->cdc, c->applied_lsn);
     return HDP_OK;
 }
 
-/* Moves a quiet source on once the open segment's time is over, so it closes. */
-
-/* ------------------------------------------------------------------ messages */
-
-static int on_message(consumer *c, const uint8_t *data, size_t len, hdp_err *e)
+/* Idle and caught up: the server's WAL moved on without a transaction for us (other
+ * databases, the heartbeat of another slot). Record that in Redis, then confirm it, so the
+ * slot holds no WAL back and a later start can still tell a lost Redis from an idle one. */
+static int hold_idle(consumer *c, hdp_err *e)
 {
-    pgo_msg msg;
-    if (pgo_decode(c->dec, data, len, &msg, e) != HDP_OK) {
-        hdp_err_prefix(e, "pgoutput: ");
-        return HDP_ERR;
-    }
-    switch (msg.kind) {
-    case 'B':
-        c->in_tx = 1;
-        c->skip_tx = msg.final_lsn != 0 && msg.final_lsn <= c->applied_lsn;
-        speed_tx_begin(&c->tx, msg.final_lsn, msg.commit_ts + PG_EPOCH_UNIX_USEC);
-        break;
-    case 'R':
-        rel_learn(c, msg.rel);
-        break;
-    case 'I':
-    case 'U':
-    case 'D':
-        on_change(c, &msg);
-        break;
-    case 'T':
-        if (!c->skip_tx)
-            speed_batch_quarantine(&c->batch, c->tx.end_lsn, "(truncate)",
-                                   "TRUNCATE is not applied by the speed layer", NULL);
-        break;
-    case 'C': {
-        c->in_tx = 0;
-        /* The guard: Redis already holds everything at or below applied_lsn. */
-        if (msg.end_lsn <= c->applied_lsn || c->skip_tx)
-            break;
-        c->tx.end_lsn = msg.end_lsn;
-        int64_t commit_us = msg.commit_ts + PG_EPOCH_UNIX_USEC;
-        int64_t seg = segment_of(commit_us, c->cfg->segment_seconds, c->segment);
-        int rc = load_missing(c, e);
-        if (rc != HDP_OK)
-            return rc;
-        speed_tx_apply(&c->tx, &c->dims, seg, &c->batch);
-        c->segment = seg;
-        c->batch.segment = seg;
-        c->batch.end_lsn = msg.end_lsn;
-        if (c->batch.ntx++ == 0)
-            c->batch.opened_us = mono_us();
-        if (c->batch.deltas.len > 500000)
-            return flush(c, e);
-        break;
-    }
-    default: /* 'O' origin, 'Y' type: nothing to do */
-        break;
-    }
+    uint64_t server = cdc_server_lsn(c->cdc);
+    if (c->batch.ntx || cdc_in_tx(c->cdc) || server <= c->held)
+        return HDP_OK;
+    int lost = 0;
+    int rc = speed_sink_hold(c->redis, c->applied_lsn, server, &lost, e);
+    if (lost)
+        return lost_state(c, e);
+    if (rc != HDP_OK)
+        return rc;
+    c->held = server;
+    cdc_confirm(c->cdc, server);
     return HDP_OK;
 }
 
-/* ------------------------------------------------------------------ session */
+/* ------------------------------------------------------------------ callbacks */
 
-static void session_close(consumer *c)
+static int cb_begin(void *ctx, const cdc_tx *tx, hdp_err *e)
 {
-    pg_stream_close(&c->stream);
-    if (c->sql)
-        PQfinish(c->sql);
-    redis_free(c->redis);
-    pgo_decoder_free(c->dec);
-    c->sql = NULL;
-    c->redis = NULL;
-    c->dec = NULL;
-    c->nrels = 0;
-    c->in_tx = 0;
-    speed_batch_reset(&c->batch);
+    (void)e;
+    consumer *c = ctx;
+    speed_tx_begin(&c->tx, tx->final_lsn, tx->commit_us);
+    return HDP_OK;
 }
 
-static int session(consumer *c, volatile int *stop, hdp_err *e)
+static int cb_relation(void *ctx, const pgo_relation *rel, hdp_err *e)
 {
-    c->redis = redis_new(&c->cfg->redis, 10000);
+    (void)e;
+    rel_learn(ctx, rel);
+    return HDP_OK;
+}
+
+static int cb_change(void *ctx, const cdc_tx *tx, const pgo_msg *m, hdp_err *e)
+{
+    (void)tx;
+    (void)e;
+    consumer *c = ctx;
+    if (m->kind == 'T')
+        speed_batch_quarantine(&c->batch, c->tx.end_lsn, "(truncate)",
+                               "TRUNCATE is not applied by the speed layer", NULL);
+    else
+        on_change(c, m);
+    return HDP_OK;
+}
+
+static int cb_commit(void *ctx, const cdc_tx *tx, hdp_err *e)
+{
+    consumer *c = ctx;
+    c->tx.end_lsn = tx->end_lsn;
+    int rc = load_missing(c, e);
+    if (rc != HDP_OK)
+        return rc;
+    speed_tx_apply(&c->tx, &c->dims, tx->segment, &c->batch);
+    c->batch.segment = tx->segment;
+    c->batch.end_lsn = tx->end_lsn;
+    if (c->batch.ntx++ == 0)
+        c->batch.opened_us = mono_us();
+    if (c->batch.deltas.len > 500000)
+        return flush(c, e);
+    return HDP_OK;
+}
+
+static const cdc_callbacks callbacks = {
+    .begin = cb_begin, .relation = cb_relation, .change = cb_change, .commit = cb_commit};
+
+/* ------------------------------------------------------------------ the stage */
+
+/* Reads what Redis holds, checks it is the state this slot was confirmed against, and
+ * starts streaming after it. */
+static int start(consumer *c, hdp_err *e)
+{
     speed_state st;
     int rc = speed_sink_load(c->redis, &st, e);
     if (rc != HDP_OK)
         return rc;
-    c->applied_lsn = st.lsn;
-    c->segment = st.segment;
-    c->sql = pg_connect(c->cfg->source_dsn, NULL, NULL, e);
-    if (c->sql == NULL)
-        return HDP_RETRY;
-    rc = load_products(c, e);
-    if (rc != HDP_OK)
-        return rc;
-    rc = pg_stream_start(&c->stream, c->cfg->source_dsn, SPEED_SLOT, HDP_PUBLICATION, e);
-    if (rc != HDP_OK)
-        return rc;
-    if (c->applied_lsn && c->applied_lsn < c->stream.slot_lsn)
-        log_error("Redis holds speed state only up to LSN %" PRIu64
-                  " but slot %s confirmed %" PRIu64
-                  ": Redis lost data; the speed aggregates miss the difference",
-                  c->applied_lsn, SPEED_SLOT, c->stream.slot_lsn);
-    c->dec = pgo_decoder_new();
-    log_info("streaming slot %s from LSN %" PRIu64 " (segment %lld)", SPEED_SLOT,
-             c->stream.confirmed > c->applied_lsn ? c->stream.confirmed : c->applied_lsn,
-             (long long)c->segment);
-
-    int64_t batch_us = c->cfg->speed_batch_ms * 1000;
-    while (!*stop) {
-        int timeout_ms = 100;
-        if (c->batch.ntx) {
-            int64_t left = batch_us - (mono_us() - c->batch.opened_us);
-            timeout_ms = left > 0 ? (int)(left / 1000) : 0;
-        }
-        pgrepl_frame f;
-        int got;
-        rc = pg_stream_next(&c->stream, timeout_ms, &f, &got, e);
-        if (rc != HDP_OK)
-            return rc;
-        if (got) {
-            if (f.kind == 'w') {
-                rc = on_message(c, f.data, f.len, e);
-                if (rc != HDP_OK)
-                    return rc;
-            }
-            if (!c->stream.status_due && c->batch.ntx == 0)
-                continue; /* keep draining while frames come */
-        }
-        /* Between frames: write what is due, report, and move a quiet source on. */
-        if (c->batch.ntx && mono_us() - c->batch.opened_us >= batch_us) {
-            rc = flush(c, e);
-            if (rc != HDP_OK)
-                return rc;
-        }
-        rc = pg_stream_tick(&c->stream, !c->in_tx && c->batch.ntx == 0, e);
-        if (rc == HDP_OK)
-            rc = pg_stream_heartbeat(c->sql, c->in_tx, c->segment, c->cfg->segment_seconds,
-                                     &c->last_heartbeat_us, e);
-        if (rc != HDP_OK)
-            return rc;
+    if (!st.exists) {
+        hdp_fail(e,
+                 "Redis holds no speed state (%s is missing): it lost the speed layer's "
+                 "data, or `hdp init` never ran against it",
+                 "hdp:speed:state");
+        return lost_state(c, e);
     }
-    /* Clean stop: write what we hold and confirm it. */
-    rc = flush(c, e);
+    rc = cdc_start(c->cdc, st.lsn, st.segment, e);
     if (rc == HDP_OK)
-        pg_stream_tick(&c->stream, 0, e);
+        rc = load_products(c, e);
+    if (rc != HDP_OK)
+        return rc;
+    uint64_t slot = cdc_slot_lsn(c->cdc),
+             known = st.held > st.slot_created ? st.held : st.slot_created;
+    if (slot > known && (st.held || st.slot_created)) {
+        char a[24], b[24];
+        pg_lsn_format(known, a);
+        pg_lsn_format(slot, b);
+        hdp_fail(e,
+                 "Redis lost data: the speed state reflects changes up to LSN %s but slot %s "
+                 "was confirmed up to %s",
+                 a, CDC_SLOT_SPEED, b);
+        return lost_state(c, e);
+    }
+    c->applied_lsn = st.lsn;
+    c->held = st.held;
+    log_info("streaming slot %s from LSN %" PRIu64 " (segment %lld)", CDC_SLOT_SPEED,
+             slot > c->applied_lsn ? slot : c->applied_lsn, (long long)st.segment);
     return HDP_OK;
 }
 
-static int session_fn(void *ctx, volatile int *stop, hdp_err *e)
+static int speed_init(void **ctx, const hdp_config *cfg, const stage_args *a, hdp_err *e)
 {
-    return session(ctx, stop, e);
+    (void)a;
+    (void)e;
+    consumer *c = xcalloc(1, sizeof(*c));
+    c->cfg = cfg;
+    c->cdc = cdc_new(cfg->source_dsn, CDC_SLOT_SPEED, cfg->segment_seconds, &callbacks, c);
+    c->redis = redis_new(&cfg->redis, 10000);
+    speed_dims_init(&c->dims);
+    speed_tx_init(&c->tx);
+    speed_batch_init(&c->batch);
+    *ctx = c;
+    return HDP_OK;
 }
 
-static void cleanup_fn(void *ctx)
+/* One slice: up to ~100 ms of frames (less while a batch waits for its write), then the
+ * batch when its time is up, the status update and the heartbeat. */
+static int speed_run(void *ctx, volatile int *cancel, stage_report *r, hdp_err *e)
 {
-    session_close(ctx);
-}
-
-int speed_run(const hdp_config *cfg, volatile int *stop, hdp_err *e)
-{
-    consumer c;
-    memset(&c, 0, sizeof(c));
-    c.cfg = cfg;
-    speed_dims_init(&c.dims);
-    speed_tx_init(&c.tx);
-    speed_batch_init(&c.batch);
-    int rc = retry_run(session_fn, cleanup_fn, &c, stop, 5000, e);
-    log_info("stopped after %" PRIu64 " applied transactions (LSN %" PRIu64 ")", c.applied_tx,
-             c.applied_lsn);
-    speed_dims_free(&c.dims);
-    speed_tx_free(&c.tx);
-    speed_batch_free(&c.batch);
-    free(c.rels);
-    buf_free(&c.ids_p);
-    buf_free(&c.ids_o);
+    (void)cancel;
+    (void)r;
+    consumer *c = ctx;
+    int rc = HDP_OK;
+    if (!cdc_started(c->cdc))
+        rc = start(c, e);
+    int64_t batch_us = c->cfg->speed_batch_ms * 1000;
+    int wait_ms = 100;
+    if (c->batch.ntx) {
+        int64_t left = batch_us - (mono_us() - c->batch.opened_us);
+        wait_ms = left > 0 ? (int)(left / 1000) : 0;
+    }
+    if (rc == HDP_OK)
+        rc = cdc_poll(c->cdc, wait_ms, 4096, e);
+    if (rc == HDP_OK && c->batch.ntx && mono_us() - c->batch.opened_us >= batch_us)
+        rc = flush(c, e);
+    if (rc == HDP_OK)
+        rc = hold_idle(c, e);
+    if (rc == HDP_OK)
+        rc = cdc_tick(c->cdc, 0, e);
     return rc;
 }
+
+/* After a failed slice: drop the session; what Redis did not take is resent. */
+static void speed_reset(void *ctx)
+{
+    consumer *c = ctx;
+    cdc_stop(c->cdc);
+    redis_disconnect(c->redis);
+    c->nrels = 0;
+    speed_batch_reset(&c->batch);
+}
+
+/* A clean stop: write what is held and confirm it. */
+static int speed_finish(void *ctx, hdp_err *e)
+{
+    consumer *c = ctx;
+    if (!cdc_started(c->cdc))
+        return HDP_OK;
+    int rc = flush(c, e);
+    if (rc == HDP_OK)
+        rc = cdc_tick(c->cdc, 0, e);
+    return rc == HDP_RETRY ? HDP_OK : rc; /* unconfirmed changes are resent next time */
+}
+
+static void speed_close(void *ctx)
+{
+    consumer *c = ctx;
+    log_info("stopped after %" PRIu64 " applied transactions (LSN %" PRIu64 ")", c->applied_tx,
+             c->applied_lsn);
+    cdc_free(c->cdc);
+    redis_free(c->redis);
+    speed_dims_free(&c->dims);
+    speed_tx_free(&c->tx);
+    speed_batch_free(&c->batch);
+    free(c->rels);
+    buf_free(&c->ids_p);
+    buf_free(&c->ids_o);
+    free(c);
+}
+
+const hdp_stage speed_stage = {
+    .name = "speed",
+    .description = "slot hdp_speed -> per-segment aggregates in Redis (the speed layer)",
+    .kind = STAGE_STREAM,
+    .init = speed_init,
+    .run = speed_run,
+    .reset = speed_reset,
+    .finish = speed_finish,
+    .close = speed_close,
+};

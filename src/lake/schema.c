@@ -1,4 +1,4 @@
-#include "batch/schema.h"
+#include "lake/schema.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "batch/manifest.h"
+#include "lake/manifest.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -165,6 +165,20 @@ int marker_decode(const char *json, size_t n, int64_t *segment, raw_object **obj
             if (o.segment != *segment) {
                 rc = hdp_fail(e, "object %s is not of segment %" PRId64, key, *segment);
                 break;
+            }
+            json_t *rows = json_object_get(v, "rows"), *bytes = json_object_get(v, "bytes");
+            const char *sum = json_string_value(json_object_get(v, "xxh3"));
+            o.rows = json_is_integer(rows) ? json_integer_value(rows) : -1;
+            o.bytes = json_is_integer(bytes) ? json_integer_value(bytes) : -1;
+            o.has_xxh3 = 0;
+            if (sum) {
+                char *end = NULL;
+                o.xxh3 = strtoull(sum, &end, 16);
+                if (strlen(sum) != 16 || *end != '\0') {
+                    rc = hdp_fail(e, "object %s: bad xxh3 '%.40s'", key, sum);
+                    break;
+                }
+                o.has_xxh3 = 1;
             }
             *objs = xrealloc(*objs, (*nobjs + 1) * sizeof(**objs));
             (*objs)[(*nobjs)++] = o;

@@ -9,8 +9,8 @@
  * The contract, checked value by value: money is DECIMAL(12,2) exactly (a value finer than a
  * cent or beyond 12 digits is refused, never rounded); text is valid UTF-8 (the scanner checks
  * it); a line capture marked "_invalid" (source text that was not UTF-8) is refused. */
-#ifndef HDP_BATCH_SCHEMA_H
-#define HDP_BATCH_SCHEMA_H
+#ifndef HDP_LAKE_SCHEMA_H
+#define HDP_LAKE_SCHEMA_H
 
 #include <stddef.h>
 #include <stdint.h>

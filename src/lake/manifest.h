@@ -9,8 +9,8 @@
  * rows/quarantined at the top are totals over every version so far; segments_done is the
  * set of segments whose objects of this table are in the listed files (or quarantined), as
  * sorted, disjoint, inclusive ranges. Everything here is pure: no I/O. */
-#ifndef HDP_BATCH_MANIFEST_H
-#define HDP_BATCH_MANIFEST_H
+#ifndef HDP_LAKE_MANIFEST_H
+#define HDP_LAKE_MANIFEST_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -44,12 +44,17 @@ typedef struct raw_object {
     char dt[11];
     int64_t segment;
     uint64_t first_lsn;
+    /* what the marker says of it (-1: not said, by markers older than the field) */
+    int64_t rows, bytes;
+    int has_xxh3;
+    uint64_t xxh3;
 } raw_object;
 
 /* Parses "raw/<table>/dt=<YYYY-MM-DD>/<segment>-<first lsn>.jsonl". Returns 0 or -1. */
 int raw_key_parse(const char *key, raw_object *o);
 
-/* Decodes a marker raw/_segments/<seg>.json: *segment, and its objects appended to
+/* Decodes a marker raw/_segments/<seg>.json: *segment, and its objects (with the rows,
+ * bytes and checksum it lists for them) appended to
  * (*objs, *nobjs) (realloc'ed; the caller frees). HDP_ERR with e set on a bad marker. */
 int marker_decode(const char *json, size_t n, int64_t *segment, raw_object **objs, size_t *nobjs,
                   hdp_err *e);
