@@ -12,11 +12,10 @@ static const cmd_opt *find(const cmd_opt *t, const char *name, size_t n)
     return NULL;
 }
 
-static int usage(const char *cmd, const char *fmt, const char *a, long lo, long hi)
+/* Prints "hdp CMD: <what>" (what already formatted) and returns the usage exit code. */
+static int usage(const char *cmd, const char *what)
 {
-    fprintf(stderr, "hdp %s: ", cmd);
-    fprintf(stderr, fmt, a, lo, hi);
-    fprintf(stderr, " (see 'hdp %s --help')\n", cmd);
+    fprintf(stderr, "hdp %s: %s (see 'hdp %s --help')\n", cmd, what, cmd);
     return 2;
 }
 
@@ -25,6 +24,7 @@ int opts_parse(const char *cmd, const cmd_opt *table, int argc, char **argv, voi
 {
     *npos = 0;
     int only_pos = 0;
+    char msg[320];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!only_pos && strcmp(a, "--") == 0) {
@@ -32,37 +32,45 @@ int opts_parse(const char *cmd, const cmd_opt *table, int argc, char **argv, voi
             continue;
         }
         if (only_pos || a[0] != '-' || a[1] == '\0') {
-            if (*npos == max_pos)
-                return usage(cmd, "unexpected argument '%s'", a, 0, 0);
+            if (*npos == max_pos) {
+                snprintf(msg, sizeof(msg), "unexpected argument '%.200s'", a);
+                return usage(cmd, msg);
+            }
             pos[(*npos)++] = a;
             continue;
         }
         const char *eq = strchr(a, '=');
         size_t n = eq ? (size_t)(eq - a) : strlen(a);
         const cmd_opt *o = find(table, a, n);
-        if (o == NULL)
-            return usage(cmd, "unknown option '%s'", a, 0, 0);
+        if (o == NULL) {
+            snprintf(msg, sizeof(msg), "unknown option '%.200s'", a);
+            return usage(cmd, msg);
+        }
         char *slot = (char *)out + o->off;
         if (o->type == OPT_FLAG) {
-            if (eq)
-                return usage(cmd, "%s takes no value", o->name, 0, 0);
+            if (eq) {
+                snprintf(msg, sizeof(msg), "%s takes no value", o->name);
+                return usage(cmd, msg);
+            }
             *(int *)slot = 1;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (v == NULL)
-            return o->type == OPT_INT
-                       ? usage(cmd, "%s needs an integer in %ld..%ld", o->name, o->min, o->max)
-                       : usage(cmd, "%s needs a value", o->name, 0, 0);
+        if (v == NULL && o->type == OPT_STR) {
+            snprintf(msg, sizeof(msg), "%s needs a value", o->name);
+            return usage(cmd, msg);
+        }
         if (o->type == OPT_STR) {
             *(const char **)slot = v;
             continue;
         }
         char *end = NULL;
         errno = 0;
-        long x = strtol(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || errno || x < o->min || x > o->max)
-            return usage(cmd, "%s needs an integer in %ld..%ld", o->name, o->min, o->max);
+        long x = v ? strtol(v, &end, 10) : 0;
+        if (v == NULL || *v == '\0' || *end != '\0' || errno || x < o->min || x > o->max) {
+            snprintf(msg, sizeof(msg), "%s needs an integer in %ld..%ld", o->name, o->min, o->max);
+            return usage(cmd, msg);
+        }
         *(long *)slot = x;
     }
     return 0;
