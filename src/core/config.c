@@ -16,6 +16,7 @@ typedef enum {
     CFG_DSN,     /* libpq connection string (key=value or postgresql:// URI) */
     CFG_REDIS,   /* redis:// URL */
     CFG_HTTPURL, /* http:// or https:// URL, or empty */
+    CFG_CHURL,   /* ClickHouse http(s):// URL (credentials masked when printed), or empty */
     CFG_LAKE,    /* file:///path or s3://bucket/prefix */
     CFG_ADDR,    /* host:port */
     CFG_LEVEL,   /* debug|info|warn|error */
@@ -40,8 +41,9 @@ static const cfg_var vars[] = {
      "libpq connection string of the Data Vault warehouse database `dwh`"},
     {"HDP_REDIS_URL", CFG_REDIS, "redis://127.0.0.1:56379/0", S(redis_url), 0, 0,
      "Redis of the speed layer (`redis://[:password@]host[:port][/db]`)"},
-    {"HDP_CLICKHOUSE_URL", CFG_HTTPURL, "http://127.0.0.1:58123", S(clickhouse_url), 0, 0,
-     "ClickHouse HTTP interface of the marts"},
+    {"HDP_CLICKHOUSE_URL", CFG_CHURL, "http://127.0.0.1:58123", S(clickhouse_url), 0, 0,
+     "ClickHouse HTTP interface of the marts (`http(s)://[user[:password]@]host[:port]"
+     "[/?database=db]`, database `hdp` by default); empty: no ClickHouse, batch marts off"},
     {"HDP_LAKE_URL", CFG_LAKE, "file://./var/lake", S(lake_url), 0, 0,
      "data lake root: `file:///path` or `s3://bucket/prefix`"},
     {"HDP_S3_ENDPOINT", CFG_HTTPURL, "", S(s3_endpoint), 0, 0,
@@ -183,6 +185,13 @@ static int validate(const cfg_var *var, const char *v, hdp_config *cfg, hdp_err 
         if (*v && !is_http_url(v))
             return hdp_fail(e, "%s: '%s' is not an http:// or https:// URL", var->name, v);
         break;
+    case CFG_CHURL: {
+        char why[128];
+        hdp_ch_addr a;
+        if (*v && ch_url_parse(v, &a, why, sizeof(why)))
+            return hdp_fail(e, "%s: %s", var->name, why);
+        break;
+    }
     case CFG_LAKE:
         if (strncmp(v, "file://", 7) != 0 && strncmp(v, "s3://", 5) != 0)
             return hdp_fail(e, "%s: '%s' must start with file:// or s3://", var->name, v);
@@ -317,6 +326,14 @@ void config_print(const hdp_config *cfg, FILE *out)
         } else if (vars[i].type == CFG_DSN) {
             char red[1024];
             config_redact_dsn(v, red, sizeof(red));
+            fprintf(out, "%s=%s\n", vars[i].name, red);
+        } else if (vars[i].type == CFG_CHURL && *v) {
+            char red[1024];
+            hdp_ch_addr a;
+            if (ch_url_parse(v, &a, NULL, 0) == 0)
+                ch_url_describe(&a, red, sizeof(red));
+            else
+                snprintf(red, sizeof(red), "(invalid)");
             fprintf(out, "%s=%s\n", vars[i].name, red);
         } else if (vars[i].type == CFG_REDIS && strchr(v, '@')) {
             fprintf(out, "%s=redis://***@%s\n", vars[i].name, strchr(v, '@') + 1);
