@@ -1,5 +1,6 @@
 /* hdp status — per consumer its slot's confirmed LSN, the source's current LSN and the lag
- * in bytes; the health of each service. Exit 0 when every service answers, 1 otherwise. */
+ * in bytes; the health of each service. Exit 0 when every configured service answers, 1
+ * otherwise (ClickHouse with an empty HDP_CLICKHOUSE_URL is "off", not down). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "cmd/cmd.h"
 #include "core/buf.h"
 #include "core/speed_model.h"
+#include "io/clickhouse.h"
 #include "io/pg.h"
 #include "io/redis.h"
 #include "capture/capture.h"
@@ -24,6 +26,8 @@ typedef struct svc {
     const char *name;
     int ok;
     char detail[512];
+    int off;          /* not configured (ClickHouse only) */
+    char version[64]; /* ClickHouse only; empty when unknown */
 } svc;
 
 static void check_pg(const char *dsn, svc *s, PGconn **keep)
@@ -80,6 +84,45 @@ static void check_redis(const hdp_config *cfg, svc *s, long long *quarantined, c
     redis_free(r);
 }
 
+/* Reachable, its version, and whether `hdp init` created the marts' database. */
+static void check_clickhouse(const hdp_config *cfg, svc *s)
+{
+    if (cfg->clickhouse_url[0] == '\0') {
+        s->ok = 1;
+        s->off = 1;
+        snprintf(s->detail, sizeof(s->detail),
+                 "not configured (HDP_CLICKHOUSE_URL is empty): batch marts off");
+        return;
+    }
+    hdp_err e;
+    ch_limits lim = {.connect_timeout_ms = 2000, .timeout_ms = 5000, .max_tries = 1};
+    ch_client *c = ch_open(cfg->clickhouse_url, &lim, &e);
+    s->ok = c && ch_server_version(c, s->version, sizeof(s->version), &e) == HDP_OK;
+    if (!s->ok) {
+        snprintf(s->detail, sizeof(s->detail), "%s", e.msg);
+        ch_close(c);
+        return;
+    }
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count() FROM system.databases WHERE name = '%s'",
+             ch_database(c));
+    ch_call server = {.database = ""};
+    hdp_buf out = HDP_BUF_INIT;
+    if (ch_query(c, sql, &server, &out, &e) != HDP_OK) {
+        s->ok = 0;
+        snprintf(s->detail, sizeof(s->detail), "%s", e.msg);
+    } else if (atoi(out.data ? out.data : "0") == 0) {
+        s->ok = 0;
+        snprintf(s->detail, sizeof(s->detail),
+                 "ClickHouse %s at %s: database %s does not exist (run hdp init)", s->version,
+                 ch_describe(c), ch_database(c));
+    } else {
+        snprintf(s->detail, sizeof(s->detail), "ClickHouse %s at %s", s->version, ch_describe(c));
+    }
+    buf_free(&out);
+    ch_close(c);
+}
+
 int cmd_status(int argc, char **argv, hdp_config *cfg)
 {
     int json = 0;
@@ -89,13 +132,15 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
         else
             return cmd_error(EXIT_USAGE, argv[0], "unknown option '%s'", argv[i]);
     }
-    svc source = {"source", 0, ""}, dwh = {"dwh", 0, ""}, redis = {"redis", 0, ""};
+    svc source = {.name = "source"}, dwh = {.name = "dwh"}, redis = {.name = "redis"};
+    svc clickhouse = {.name = "clickhouse"};
     PGconn *src = NULL;
     long long quarantined = 0;
     char speed_state[256] = "null";
     check_pg(cfg->source_dsn, &source, &src);
     check_pg(cfg->dwh_dsn, &dwh, NULL);
     check_redis(cfg, &redis, &quarantined, speed_state, sizeof(speed_state));
+    check_clickhouse(cfg, &clickhouse);
 
     hdp_buf out = HDP_BUF_INIT;
     buf_puts(&out, json ? "{\"consumers\": [" : "");
@@ -144,21 +189,33 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
                        current[0] ? current : "-", num, active);
         }
     }
-    svc *svcs[] = {&source, &dwh, &redis};
+    svc *svcs[] = {&source, &dwh, &redis, &clickhouse};
+    int nsvcs = (int)(sizeof(svcs) / sizeof(svcs[0]));
     if (json) {
         buf_puts(&out, "], \"services\": {");
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < nsvcs; i++) {
             buf_printf(&out, "%s\"%s\": {\"ok\": %s, \"detail\": ", i ? ", " : "", svcs[i]->name,
                        svcs[i]->ok ? "true" : "false");
             buf_put_json_str(&out, svcs[i]->detail, strlen(svcs[i]->detail));
+            if (svcs[i] == &clickhouse) {
+                buf_printf(
+                    &out, ", \"configured\": %s, \"version\": ", clickhouse.off ? "false" : "true");
+                if (clickhouse.version[0])
+                    buf_put_json_str(&out, clickhouse.version, strlen(clickhouse.version));
+                else
+                    buf_puts(&out, "null");
+            }
             buf_putc(&out, '}');
         }
         buf_printf(&out, "}, \"speed\": %s, \"quarantined\": {\"speed\": %lld}}\n", speed_state,
                    quarantined);
     } else {
-        buf_puts(&out, "\nservice  state  detail\n");
-        for (int i = 0; i < 3; i++)
-            buf_printf(&out, "%-8s %-6s %s\n", svcs[i]->name, svcs[i]->ok ? "ok" : "DOWN",
+        buf_puts(&out, "\nservice    state  detail\n");
+        for (int i = 0; i < nsvcs; i++)
+            buf_printf(&out, "%-10s %-6s %s\n", svcs[i]->name,
+                       svcs[i]->off  ? "off"
+                       : svcs[i]->ok ? "ok"
+                                     : "DOWN",
                        svcs[i]->detail);
         buf_printf(&out, "\nspeed state: %s; quarantined records: %lld\n", speed_state,
                    quarantined);
@@ -167,5 +224,5 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
     buf_free(&out);
     if (src)
         PQfinish(src);
-    return source.ok && dwh.ok && redis.ok ? EXIT_OK : EXIT_RUNTIME;
+    return source.ok && dwh.ok && redis.ok && clickhouse.ok ? EXIT_OK : EXIT_RUNTIME;
 }
