@@ -306,11 +306,15 @@ static int run(ch_client *c, const ch_call *call, int argc, char **argv, hdp_err
         if (strcmp(cmd, "insert") == 0) {
             rc = ch_insert(c, sql.data, call, gen_body, &g, e);
         } else {
-            hdp_buf body = HDP_BUF_INIT;
+            hdp_buf body = HDP_BUF_INIT, piece = HDP_BUF_INIT;
             int done = 0;
             rc = HDP_OK;
-            while (!done && rc == HDP_OK)
-                rc = gen_body(&g, &body, &done, e);
+            while (!done && rc == HDP_OK) {
+                buf_reset(&piece);
+                rc = gen_body(&g, &piece, &done, e);
+                buf_append(&body, piece.data, piece.len);
+            }
+            buf_free(&piece);
             g.bytes = body.len;
             if (rc == HDP_OK)
                 rc = ch_insert_buf(c, sql.data, body.data, body.len, call, e);
