@@ -66,7 +66,7 @@ static const cfg_var vars[] = {
      "base URL of the Telegram Bot API"},
     {"HDP_LOG_LEVEL", CFG_LEVEL, "info", S(log_level), 0, 0, "debug, info, warn or error"},
     {"HDP_VAR_DIR", CFG_STR, "./var", S(var_dir), 0, 0,
-     "where `hdp up` keeps its private PostgreSQL, Redis, lake and logs"},
+     "where `hdp up` keeps its private PostgreSQL, Redis, ClickHouse, lake and logs"},
     {"HDP_HTTP_THREADS", CFG_INT, "2", S(http_threads), 1, 256, "worker threads of `hdp serve`"},
     {"HDP_SPEED_BATCH_MS", CFG_INT, "20", S(speed_batch_ms), 0, 10000,
      "longest `hdp speed` holds applied transactions before one atomic Redis write"},
