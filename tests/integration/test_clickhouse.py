@@ -130,6 +130,19 @@ def test_query_id_and_settings_reach_the_server(tool, ch):
     assert r.returncode == ERR and "Code: 159" in one_line(r)
 
 
+def test_one_connection_is_kept_alive_across_requests(tool, ch):
+    qid = "hdp-ka-" + os.urandom(4).hex()
+    r = tool("query", "SELECT 1", query_id=qid, repeat=5, settings="log_queries=1")
+    assert r.returncode == OK and r.stdout == "1\n" * 5, r.stderr
+    ch.query("SYSTEM FLUSH LOGS")
+    ports = ch.query("SELECT DISTINCT port FROM system.query_log WHERE query_id LIKE "
+                     f"'{qid}-%' AND type = 2 FORMAT TSV").split()
+    assert len(ports) == 1, ports  # the client's TCP port: the same connection each time
+    n = ch.query(f"SELECT count() FROM system.query_log WHERE query_id LIKE '{qid}-%' "
+                 "AND type = 2")
+    assert int(n) == 5
+
+
 def test_duplicate_query_id_is_refused_while_the_first_runs(tool, ch):
     qid = "hdp-dup-" + os.urandom(4).hex()
     first = tool.popen("query", "SELECT sleep(3)", query_id=qid)

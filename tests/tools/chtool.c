@@ -16,10 +16,10 @@
  *
  * The URL comes from HDP_CLICKHOUSE_URL through the real configuration loader. Knobs from the
  * environment: CHTOOL_QUERY_ID, CHTOOL_DATABASE, CHTOOL_SETTINGS (k=v,k=v), CHTOOL_TIMEOUT_MS,
- * CHTOOL_IDEMPOTENT, CHTOOL_MAX_TRIES, CHTOOL_BACKOFF_MS, CHTOOL_CONNECT_TIMEOUT_MS,
- * CHTOOL_STOP_AFTER (stream: the callback fails after that many lines), CHTOOL_FAIL_AFTER
- * (insert: the producer fails after that many rows). Exit 0 ok, 1 HDP_ERR, 3 HDP_RETRY (one
- * line on stderr), 2 usage. */
+ * CHTOOL_IDEMPOTENT, CHTOOL_REPEAT (query: run it N times), CHTOOL_MAX_TRIES, CHTOOL_BACKOFF_MS,
+ * CHTOOL_CONNECT_TIMEOUT_MS, CHTOOL_STOP_AFTER (stream: the callback fails after that many lines),
+ * CHTOOL_FAIL_AFTER (insert: the producer fails after that many rows). Exit 0 ok, 1 HDP_ERR, 3
+ * HDP_RETRY (one line on stderr), 2 usage. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,11 +260,22 @@ static int run(ch_client *c, const ch_call *call, int argc, char **argv, hdp_err
     if (strcmp(cmd, "exec") == 0 && argc == 3)
         return ch_exec(c, argv[2], call, e);
     if (strcmp(cmd, "query") == 0 && argc == 3) {
-        hdp_buf b = HDP_BUF_INIT;
-        int rc = ch_query(c, argv[2], call, &b, e);
-        if (rc == HDP_OK && b.len)
-            fwrite(b.data, 1, b.len, stdout);
-        buf_free(&b);
+        /* CHTOOL_REPEAT=N: N times on this client, query ids QUERY_ID-1 .. QUERY_ID-N */
+        long repeat = env_long("CHTOOL_REPEAT");
+        int rc = HDP_OK;
+        for (long i = 0; rc == HDP_OK && i < (repeat > 0 ? repeat : 1); i++) {
+            char qid[160];
+            ch_call one = *call;
+            if (repeat > 0 && call->query_id) {
+                snprintf(qid, sizeof(qid), "%s-%ld", call->query_id, i + 1);
+                one.query_id = qid;
+            }
+            hdp_buf b = HDP_BUF_INIT;
+            rc = ch_query(c, argv[2], &one, &b, e);
+            if (rc == HDP_OK && b.len)
+                fwrite(b.data, 1, b.len, stdout);
+            buf_free(&b);
+        }
         return rc;
     }
     if (strcmp(cmd, "script") == 0 && argc == 3) {
