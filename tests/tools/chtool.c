@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "core/config.h"
 #include "io/clickhouse.h"
@@ -37,11 +36,19 @@ static long env_long(const char *name)
     return v && *v ? strtol(v, NULL, 10) : 0;
 }
 
+/* Peak RSS of this process (VmHWM). Not getrusage's ru_maxrss: Linux carries the parent's
+ * peak over fork and execve into it, so a child of a big pytest would report the parent's. */
 static long maxrss_kb(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmHWM:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return kb;
 }
 
 /* ------------------------------------------------------------------ generated rows */
