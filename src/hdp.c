@@ -10,20 +10,24 @@
 const hdp_command hdp_commands[] = {
     {.name = "init",
      .run = cmd_init,
-     .summary = "Create databases, schemas, publication and replication slots (idempotent).",
+     .summary =
+         "Create databases, schemas, publication, slots and ClickHouse's marts (idempotent).",
      .usage =
          "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
     {.name = "up",
      .run = cmd_up,
      .summary =
-         "Run a local stack: private PostgreSQL and Redis under HDP_VAR_DIR, then init,\n"
-         "speed, capture, the batch DAG every HDP_BATCH_INTERVAL s and serve (and a live order\n"
-         "stream with --generate-rate).",
+         "Run a local stack: private PostgreSQL, Redis and ClickHouse under HDP_VAR_DIR, then\n"
+         "init, speed, capture, the batch DAG every HDP_BATCH_INTERVAL s and serve (and a live\n"
+         "order stream with --generate-rate).",
      .usage =
          "Options:\n  --generate-rate R   also place R orders a second\n"
-         "  --no-services       do not start PostgreSQL and Redis (use the configured ones)\n"
+         "  --no-services       do not start PostgreSQL, Redis and ClickHouse (use the configured\n"
+         "                      ones)\n"
          "  --no-init           do not run `hdp init` first\n"
-         "Data and one log per process under HDP_VAR_DIR (pg/, redis/, run/, log/, lake/).\n"
+         "Data and one log per process under HDP_VAR_DIR (pg/, redis/, clickhouse/, run/, log/,\n"
+         "lake/). ClickHouse listens on the port of HDP_CLICKHOUSE_URL (native TCP: that port +\n"
+         "877); with HDP_CLICKHOUSE_URL empty it is not started.\n"
          "Children exiting unexpectedly are restarted with backoff (1 s doubling to 30 s).\n"
          "Ctrl-C stops everything it started. After a kill -9 of `hdp up`, PostgreSQL (run by\n"
          "pg_ctl) keeps running; the next `hdp up` reuses it.\n"},

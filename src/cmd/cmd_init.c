@@ -1,13 +1,16 @@
 /* hdp init — idempotent creation of everything the platform needs: databases, the source
- * schema, the publication, one logical replication slot per consumer, the warehouse schema.
- * Running it twice changes nothing. */
+ * schema, the publication, one logical replication slot per consumer, the warehouse schema,
+ * the lake, and (when HDP_CLICKHOUSE_URL is set) the ClickHouse database of the marts with
+ * the files sql/clickhouse/NN_name.sql applied in it. Running it twice changes nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cdc/cdc.h"
 #include "cmd/cmd.h"
 #include "core/embedded.h"
 #include "core/speed_model.h"
+#include "io/clickhouse.h"
 #include "io/lake.h"
 #include "io/pg.h"
 #include "io/redis.h"
@@ -190,6 +193,53 @@ static int init_lake(const hdp_config *cfg, hdp_err *e)
     return rc == HDP_OK ? HDP_OK : HDP_ERR;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The marts' database: created as HDP_CLICKHOUSE_URL names it (default hdp), then every
+ * embedded sql/clickhouse file (*.sql) in name order, statement by statement, inside it (so the
+ * files use unqualified names and must be idempotent: CREATE ... IF NOT EXISTS). */
+static int init_clickhouse(const hdp_config *cfg, hdp_err *e)
+{
+    if (cfg->clickhouse_url[0] == '\0') {
+        printf("init: ClickHouse not configured: batch marts off\n");
+        return HDP_OK;
+    }
+    ch_client *c = ch_open(cfg->clickhouse_url, NULL, e);
+    if (c == NULL)
+        return HDP_ERR;
+    char sql[256];
+    snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS `%s`", ch_database(c));
+    ch_call server = {.database = "", .idempotent = 1};
+    ch_call in_db = {.idempotent = 1};
+    int rc = ch_exec(c, sql, &server, e);
+    static const char dir[] = "sql/clickhouse/";
+    const char *files[256] = {0};
+    size_t nfiles = 0;
+    for (size_t i = 0; embedded_name(i) && nfiles < sizeof(files) / sizeof(files[0]); i++) {
+        const char *name = embedded_name(i);
+        size_t n = strlen(name);
+        if (strncmp(name, dir, sizeof(dir) - 1) == 0 && n > 4 && strcmp(name + n - 4, ".sql") == 0)
+            files[nfiles++] = name;
+    }
+    qsort(files, nfiles, sizeof(files[0]), by_name);
+    for (size_t i = 0; rc == HDP_OK && i < nfiles; i++) {
+        const char *name = files[i];
+        int count = 0;
+        rc = ch_exec_script(c, embedded_get(name, NULL), &in_db, &count, e);
+        if (rc != HDP_OK)
+            hdp_err_prefix(e, "%s: ", name);
+        else
+            printf("init: applied %s to ClickHouse (%d statements)\n", name, count);
+    }
+    if (rc == HDP_OK)
+        printf("init: ClickHouse %s ready\n", ch_describe(c));
+    ch_close(c);
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
+
 int cmd_init(int argc, char **argv, hdp_config *cfg)
 {
     int drop_slots = 0;
@@ -207,7 +257,8 @@ int cmd_init(int argc, char **argv, hdp_config *cfg)
     if (ensure_database(cfg->source_dsn, shop, &e) != HDP_OK ||
         ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK ||
         init_source(cfg, drop_slots, &speed_created, &e) ||
-        init_speed_state(cfg, speed_created, &e) || init_dwh(cfg, &e) || init_lake(cfg, &e))
+        init_speed_state(cfg, speed_created, &e) || init_dwh(cfg, &e) || init_lake(cfg, &e) ||
+        init_clickhouse(cfg, &e))
         return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
     printf("init: ok\n");
     return EXIT_OK;

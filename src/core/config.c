@@ -17,6 +17,7 @@ typedef enum {
     CFG_DSN,     /* libpq connection string (key=value or postgresql:// URI) */
     CFG_REDIS,   /* redis:// URL */
     CFG_HTTPURL, /* http:// or https:// URL, or empty */
+    CFG_CHURL,   /* ClickHouse http(s):// URL (credentials masked when printed), or empty */
     CFG_LAKE,    /* file:///path or s3://bucket/prefix */
     CFG_ADDR,    /* host:port */
     CFG_LEVEL,   /* debug|info|warn|error */
@@ -42,8 +43,9 @@ static const cfg_var vars[] = {
     {"HDP_REDIS_URL", CFG_REDIS, "redis://127.0.0.1:56379/0", S(redis_url), 0, 0,
      "Redis of the speed layer (`redis://[[user]:password@]host[:port][/db]`, user and password "
      "percent-encoded)"},
-    {"HDP_CLICKHOUSE_URL", CFG_HTTPURL, "http://127.0.0.1:58123", S(clickhouse_url), 0, 0,
-     "ClickHouse HTTP interface of the marts"},
+    {"HDP_CLICKHOUSE_URL", CFG_CHURL, "http://127.0.0.1:58123", S(clickhouse_url), 0, 0,
+     "ClickHouse HTTP interface of the marts (`http(s)://[user[:password]@]host[:port]"
+     "[/?database=db]`, database `hdp` by default); empty: no ClickHouse, batch marts off"},
     {"HDP_LAKE_URL", CFG_LAKE, NULL, S(lake_url), 0, 0,
      "data lake root: `file:///path` or `s3://bucket/prefix`; unset: `file://` + the absolute "
      "path of `$HDP_VAR_DIR/lake`"},
@@ -67,7 +69,7 @@ static const cfg_var vars[] = {
      "base URL of the Telegram Bot API"},
     {"HDP_LOG_LEVEL", CFG_LEVEL, "info", S(log_level), 0, 0, "debug, info, warn or error"},
     {"HDP_VAR_DIR", CFG_STR, "./var", S(var_dir), 0, 0,
-     "where `hdp up` keeps its private PostgreSQL, Redis, lake and logs"},
+     "where `hdp up` keeps its private PostgreSQL, Redis, ClickHouse, lake and logs"},
     {"HDP_HTTP_THREADS", CFG_INT, "2", S(http_threads), 1, 256, "worker threads of `hdp serve`"},
     {"HDP_SPEED_BATCH_MS", CFG_INT, "20", S(speed_batch_ms), 0, 10000,
      "longest `hdp speed` holds applied transactions before one atomic Redis write"},
@@ -199,6 +201,13 @@ static int validate(const cfg_var *var, const char *raw, hdp_config *cfg, hdp_er
         if (*raw && !is_http_url(raw))
             return hdp_fail(e, "%s: '%s' is not an http:// or https:// URL", var->name, v);
         break;
+    case CFG_CHURL: {
+        char why[128];
+        hdp_ch_addr a;
+        if (*raw && ch_url_parse(raw, &a, why, sizeof(why)))
+            return hdp_fail(e, "%s: %s", var->name, why);
+        break;
+    }
     case CFG_LAKE:
         if (strncmp(raw, "file://", 7) != 0 && strncmp(raw, "s3://", 5) != 0)
             return hdp_fail(e, "%s: '%s' must start with file:// or s3://", var->name, v);

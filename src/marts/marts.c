@@ -57,8 +57,7 @@ static int dwh_i64(marts *m, const char *sql, int64_t def, int64_t *out, hdp_err
 }
 
 /* The partitions (segment / MARTS_PARTITION_SEGMENTS) with vault versions in [lo, hi]. */
-static int vault_partitions(marts *m, int64_t lo, int64_t hi, int64_t **out, size_t *n,
-                            hdp_err *e)
+static int vault_partitions(marts *m, int64_t lo, int64_t hi, int64_t **out, size_t *n, hdp_err *e)
 {
     hdp_buf q = HDP_BUF_INIT;
     marts_sql_partitions(&q, lo, hi);
@@ -110,8 +109,7 @@ static int copy_body(void *ctx, hdp_buf *out, int *done, hdp_err *e)
 }
 
 /* Streams the rows of copy_sql from dwh into ClickHouse table `stage`. */
-static int copy_into(marts *m, const char *copy_sql, const char *stage, int64_t *rows,
-                     hdp_err *e)
+static int copy_into(marts *m, const char *copy_sql, const char *stage, int64_t *rows, hdp_err *e)
 {
     PGresult *r = PQexec(m->pg, copy_sql);
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
@@ -194,8 +192,7 @@ static int drop_strays(marts *m, const int64_t *keep, size_t nkeep, int64_t *dro
         snprintf(sql, sizeof(sql), "ALTER TABLE fact_order DROP PARTITION %" PRId64, part);
         rc = ch_exec(m->ch, sql, &idem, e);
         if (rc == HDP_OK) {
-            snprintf(sql, sizeof(sql), "ALTER TABLE fact_order_line DROP PARTITION %" PRId64,
-                     part);
+            snprintf(sql, sizeof(sql), "ALTER TABLE fact_order_line DROP PARTITION %" PRId64, part);
             rc = ch_exec(m->ch, sql, &idem, e);
         }
         (*dropped)++;
@@ -234,11 +231,11 @@ static int marts_run(void *ctx, volatile int *cancel, stage_report *r, hdp_err *
         return rc;
     int64_t t0 = mono_us();
     int64_t vault = -1, done = -1;
-    rc = dwh_i64(m, "SELECT through_segment FROM ops.progress WHERE stage = 'vault'", -1, &vault,
-                 e);
+    rc =
+        dwh_i64(m, "SELECT through_segment FROM ops.progress WHERE stage = 'vault'", -1, &vault, e);
     if (rc == HDP_OK)
-        rc = dwh_i64(m, "SELECT through_segment FROM ops.progress WHERE stage = 'marts'", -1,
-                     &done, e);
+        rc = dwh_i64(m, "SELECT through_segment FROM ops.progress WHERE stage = 'marts'", -1, &done,
+                     e);
     int64_t lo = m->rebuild || done < 0 ? 0 : done + 1;
     int64_t *parts = NULL, orders = 0, lines = 0, dropped = 0;
     size_t nparts = 0, built = 0;

@@ -21,8 +21,7 @@ static void net_events(hdp_buf *q, int64_t lo, int64_t hi)
     buf_printf(q,
                "WITH touched AS ("
                " SELECT DISTINCT hk_order FROM vault.sat_order"
-               " WHERE source_segment BETWEEN %" PRId64 " AND %" PRId64
-               "), ver AS ("
+               " WHERE source_segment BETWEEN %" PRId64 " AND %" PRId64 "), ver AS ("
                " SELECT s.hk_order, s.source_segment AS segment, s.total, s.ship_city,"
                " s.paid_at, s.refunded_at, s.is_deleted,"
                " lag(s.total) OVER w AS p_total, lag(s.ship_city) OVER w AS p_city,"
@@ -96,8 +95,7 @@ void marts_sql_lines(hdp_buf *q, int64_t lo, int64_t hi)
                 " WHERE lop.hk_order IN (SELECT hk_order FROM net)"
                 ")"
                 " SELECT n.segment, CASE n.event WHEN 1 THEN 'paid' ELSE 'refunded' END,"
-                " to_char(" UTC_T ", 'YYYY-MM-DD HH24:MI:SS'), to_char(" UTC_T
-                ", 'YYYY-MM-DD'),"
+                " to_char(" UTC_T ", 'YYYY-MM-DD HH24:MI:SS'), to_char(" UTC_T ", 'YYYY-MM-DD'),"
                 " extract(hour FROM " UTC_T ")::int, coalesce(n.city, ''), l.category,"
                 " coalesce(hc.customer_id, 0), l.product_id, h.order_id, l.line_no,"
                 " n.n * CASE n.event WHEN 1 THEN l.amount ELSE -l.amount END,"

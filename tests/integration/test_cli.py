@@ -54,6 +54,7 @@ def test_bad_configuration_is_one_line_naming_the_variable():
         "HDP_BATCH_INTERVAL": "0",
         "HDP_REDIS_URL": "http://nope",
         "HDP_LAKE_URL": "ftp://x",
+        "HDP_CLICKHOUSE_URL": "http://127.0.0.1:8123/?db=x",
         "HDP_HTTP_ADDR": "8080",
         "HDP_LOG_LEVEL": "loud",
     }

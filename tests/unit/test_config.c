@@ -103,6 +103,30 @@ static void test_environment(void **state)
     config_free(&c);
 }
 
+/* hdp config prints the ClickHouse URL with its password masked; an empty URL is allowed. */
+static void test_clickhouse_url_masked(void **state)
+{
+    (void)state;
+    setenv("HDP_CLICKHOUSE_URL", "http://hdp:Sup3r%2Fsecret@ch:8123/?database=marts", 1);
+    hdp_config c;
+    hdp_err e = {{0}};
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_print(&c, f);
+    fclose(f);
+    assert_null(strstr(text, "Sup3r"));
+    assert_non_null(strstr(text, "HDP_CLICKHOUSE_URL=http://hdp:***@ch:8123/?database=marts\n"));
+    free(text);
+    config_free(&c);
+    setenv("HDP_CLICKHOUSE_URL", "", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.clickhouse_url, "");
+    config_free(&c);
+    unsetenv("HDP_CLICKHOUSE_URL");
+}
+
 static void test_bad_values(void **state)
 {
     (void)state;
@@ -125,6 +149,8 @@ static void test_bad_values(void **state)
     expect_bad("HDP_HTTP_ADDR", "localhost:0", "not host:port");
     expect_bad("HDP_HTTP_ADDR", "localhost:65536", "not host:port");
     expect_bad("HDP_CLICKHOUSE_URL", "ftp://x", "not an http://");
+    expect_bad("HDP_CLICKHOUSE_URL", "http://hdp:pw@h:1/marts", "a path is not supported");
+    expect_bad("HDP_CLICKHOUSE_URL", "http://h:1/?database=x-y", "database must be");
     expect_bad("HDP_LOG_LEVEL", "loud", "not one of");
     expect_bad("HDP_SOURCE_DSN", "", "must not be empty");
 }
@@ -367,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup(test_default_env_file, clean_env),
         cmocka_unit_test_setup(test_missing_env_file, clean_env),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test_setup(test_clickhouse_url_masked, clean_env),
         cmocka_unit_test(test_redis_url),
         cmocka_unit_test_setup(test_no_secret_printed, clean_env),
         cmocka_unit_test(test_url_redact),
