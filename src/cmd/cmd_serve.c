@@ -19,6 +19,7 @@ int cmd_serve(int argc, char **argv, hdp_config *cfg)
         .token = cfg->api_token,
         .redis = cfg->redis,
         .dwh_dsn = cfg->dwh_dsn,
+        .clickhouse_url = cfg->clickhouse_url,
     };
     hdp_server *s = NULL;
     hdp_err e;

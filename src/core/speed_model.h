@@ -23,6 +23,7 @@
  *        h:HH    net cents in hour HH        hn:HH   orders paid in hour HH
  *        m:HH:MM net cents in minute         mn:HH:MM orders paid in that minute
  *        c:CITY  net cents by ship_city      cn:CITY orders paid by ship_city
+ *        cp:CITY cents of the orders paid by ship_city (the average check's numerator)
  *        k:CAT   net cents by category       kn:CAT  paid orders with an item of CAT
  *   P "sp:days:" DAY            ZSET  member = score = SEG: segments holding data for DAY
  *   P "sp:segments"             ZSET  member = score = SEG: every segment with data

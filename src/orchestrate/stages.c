@@ -4,11 +4,12 @@
 
 #include "batch/compact.h"
 #include "capture/capture.h"
+#include "marts/marts.h"
 #include "publish/publish.h"
 #include "speed/speed_stage.h"
 #include "vault/vault_load.h"
 
-const hdp_stage *const batch_dag[] = {&compact_stage, &vault_task, &publish_stage, NULL};
+const hdp_stage *const batch_dag[] = {&compact_stage, &vault_task, &marts_stage, &publish_stage, NULL};
 
 static const hdp_stage *const streams[] = {&capture_stage, &speed_stage, NULL};
 

@@ -17,7 +17,8 @@ typedef struct serve_opts {
     long cache_ms;     /* answer cache window; 0 disables it */
     const char *token; /* bearer token for /api/, empty or NULL: open */
     hdp_redis_addr redis;
-    const char *dwh_dsn; /* libpq connection string of dwh (history endpoints) */
+    const char *dwh_dsn;        /* libpq connection string of dwh (history endpoints) */
+    const char *clickhouse_url; /* the batch views; empty or NULL: none */
 } serve_opts;
 
 typedef struct hdp_server hdp_server;
