@@ -75,6 +75,9 @@ static const cfg_var vars[] = {
      "longest `hdp speed` holds applied transactions before one atomic Redis write"},
     {"HDP_SERVE_CACHE_MS", CFG_INT, "50", S(serve_cache_ms), 0, 10000,
      "longest `hdp serve` reuses an answer before asking Redis again (freshness bound)"},
+    {"HDP_SPEED_DROP_GRACE", CFG_INT, "60", S(speed_drop_grace), 0, 86400,
+     "seconds a published W must be old before speed buckets at or below it are dropped (days "
+     "before yesterday only)"},
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 

@@ -34,6 +34,7 @@ typedef struct hdp_config {
     long http_threads;
     long speed_batch_ms;
     long serve_cache_ms;
+    long speed_drop_grace;
 
     /* Derived from the values above by config_load(). */
     hdp_redis_addr redis;

@@ -6,8 +6,8 @@
  * W only grows. The speed layer keeps its aggregates per (segment, day); a bucket at or
  * below W is dropped only when its day is before yesterday (UTC) — so the speed layer alone
  * can still answer today and yesterday when the batch store is away — and only up to a W
- * published at least DROP_GRACE_S ago, so a request that read an older W (and sums speed
- * buckets above it) never finds one gone. A dropped day is marked (hdp:sp:dropped:<day>):
+ * published at least HDP_SPEED_DROP_GRACE seconds ago, so a request that read an older W (and
+ * sums speed buckets above it) never finds one gone. A dropped day is marked (hdp:sp:dropped:<day>):
  * the serving layer then knows the speed layer alone can no longer answer it. */
 #include "publish/publish.h"
 
@@ -23,8 +23,6 @@
 #include "io/pg.h"
 #include "io/redis.h"
 #include "lake/lake_state.h"
-
-#define DROP_GRACE_S 60
 
 typedef struct publisher {
     const hdp_config *cfg;
@@ -196,7 +194,7 @@ static int publish_run(void *ctx, volatile int *cancel, stage_report *r, hdp_err
     }
     int64_t safe = -1, days = 0, buckets = 0;
     char grace[16];
-    snprintf(grace, sizeof(grace), "%d", DROP_GRACE_S);
+    snprintf(grace, sizeof(grace), "%ld", p->cfg->speed_drop_grace);
     const char *gp[1] = {grace};
     rc = query_i64(p->pg,
                    "SELECT max(segment) FROM ops.watermark "
