@@ -220,7 +220,7 @@ static int start_apps(up_stack *s, const up_opts *o, long batch_interval, hdp_er
     snprintf(every, sizeof(every), "%ld", batch_interval);
     const char *speed[] = {s->self, "speed", NULL};
     const char *capture[] = {s->self, "capture", NULL};
-    const char *batch[] = {s->self, "run", "dag", "--every", every, NULL};
+    const char *batch[] = {s->self, "run", "batch", "--every", every, NULL};
     const char *serve[] = {s->self, "serve", NULL};
     const char *gen[] = {s->self, "generate", "--rate", o->rate, "--duration", "0", NULL};
     if (add_app(s, "speed", speed, e) != HDP_OK || add_app(s, "capture", capture, e) != HDP_OK ||
