@@ -5,8 +5,6 @@
 #include "cmd/cmd.h"
 #include "core/log.h"
 
-#define NOT_BUILT "(not built yet)\n"
-
 const hdp_command hdp_commands[] = {
     {.name = "init",
      .run = cmd_init,
@@ -58,9 +56,17 @@ const hdp_command hdp_commands[] = {
      .summary = "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",
      .usage = "Runs until SIGTERM/SIGINT.\n"},
     {.name = "scheduler",
-     .run = cmd_not_built,
-     .summary = "Run the batch DAG every HDP_BATCH_INTERVAL seconds.",
-     .usage = NOT_BUILT},
+     .run = cmd_scheduler,
+     .summary = "Run the batch DAG every HDP_BATCH_INTERVAL seconds (with hot standby).",
+     .usage = "Runs compact -> vault -> marts -> publish every HDP_BATCH_INTERVAL seconds, each\n"
+              "task as `hdp run TASK`, and starts a run at once when POST /api/v1/pipeline/runs\n"
+              "asks for one. Only one scheduler is active (a PostgreSQL advisory lock in dwh);\n"
+              "others wait as hot standbys and take over when it stops. Every run and task is\n"
+              "recorded in dwh.ops.run/task_run; with TELEGRAM_TOKEN and TELEGRAM_CHAT_ID set, a\n"
+              "summary of each run that moved data and an alert for each failed one go to\n"
+              "Telegram (queued in dwh.ops.notification; Telegram being down delays messages,\n"
+              "never runs). SIGTERM stops the running task cleanly.\n",
+     .opts = cmd_scheduler_opts},
     {.name = "run",
      .run = cmd_run,
      .summary = "Run one batch task or the whole batch DAG once (or --every S seconds).",
@@ -70,11 +76,12 @@ const hdp_command hdp_commands[] = {
          "            through curated/_manifests/<table>/v<N>.json; bad lines -> quarantine/\n"
          "  vault     curated files not yet loaded -> Data Vault 2.0 in dwh (one transaction:\n"
          "            hubs, links, satellites, PIT; contract violations -> ops.quarantine)\n"
-     "  marts     vault versions of completed segments -> ClickHouse facts (fact_order,\n"
-     "            fact_order_line), partition by partition (--rebuild: all of them)\n"
-     "  publish   batch watermark W = what compact, vault and marts all completed ->\n"
-     "            dwh.ops.watermark and Redis; old speed buckets dropped\n"
+         "  marts     vault versions of completed segments -> ClickHouse facts (fact_order,\n"
+         "            fact_order_line), partition by partition (--rebuild: all of them)\n"
+         "  publish   batch watermark W = what compact, vault and marts all completed ->\n"
+         "            dwh.ops.watermark and Redis; old speed buckets dropped\n"
          "  batch     every task above, in order, stopping at the first failure (also: dag)\n"
+         "  notify    the alerts' outbox -> Telegram (hdp scheduler does this by itself)\n"
          "Prints one summary line per task; every run and task goes to dwh.ops.run/task_run.\n"
          "Transient failures are retried (--attempts) with backoff; exit 2 on an unknown task,\n"
          "1 on a failure.\n",
@@ -104,8 +111,7 @@ static void usage(FILE *out)
     for (const hdp_command *c = hdp_commands; c->name; c++) {
         const char *nl = strchr(c->summary, '\n');
         int n = nl ? (int)(nl - c->summary) : (int)strlen(c->summary);
-        fprintf(out, "  %-10s %.*s%s\n", c->name, n, c->summary,
-                c->run == cmd_not_built ? " (not built yet)" : "");
+        fprintf(out, "  %-10s %.*s\n", c->name, n, c->summary);
     }
     fprintf(out, "\nRun 'hdp COMMAND --help' for a command's options.\n"
                  "\nConfiguration (environment, then ./.env, then defaults):\n");

@@ -277,3 +277,33 @@ CREATE TABLE IF NOT EXISTS ops.watermark (
     run_id       bigint
 );
 CREATE INDEX IF NOT EXISTS watermark_published_idx ON ops.watermark (published_at);
+
+-- ------------------------------------------------------------------ notifications
+
+-- The alerts' outbox: a run enqueues its message here and goes on; a sender delivers it to
+-- Telegram with backoff, so Telegram being slow or down never holds up or fails a run.
+-- status: pending (next_try_at says when), sent, dropped (the outbox was full: oldest go).
+CREATE TABLE IF NOT EXISTS ops.notification (
+    id          bigserial   PRIMARY KEY,
+    run_id      bigint,
+    kind        text        NOT NULL CHECK (kind IN ('success', 'failure')),
+    text        text        NOT NULL,
+    status      text        NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'sent', 'dropped')),
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    next_try_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    attempts    int         NOT NULL DEFAULT 0,
+    sent_at     timestamptz,
+    last_error  text
+);
+CREATE INDEX IF NOT EXISTS notification_pending_idx ON ops.notification (next_try_at)
+    WHERE status = 'pending';
+
+-- Runs asked for through POST /api/v1/pipeline/runs; the active scheduler starts them.
+CREATE TABLE IF NOT EXISTS ops.run_request (
+    id           bigserial   PRIMARY KEY,
+    requested_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    requested_by text        NOT NULL,
+    run_id       bigint,                 -- set when a scheduler took it
+    taken_at     timestamptz
+);

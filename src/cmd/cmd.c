@@ -56,10 +56,3 @@ const hdp_command *cmd_find(const char *name)
             return c;
     return NULL;
 }
-
-int cmd_not_built(int argc, char **argv, hdp_config *cfg)
-{
-    (void)argc;
-    (void)cfg;
-    return cmd_error(EXIT_RUNTIME, argv[0], "not built yet (see the open issues)");
-}

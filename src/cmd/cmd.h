@@ -22,6 +22,7 @@ typedef struct hdp_command {
 } hdp_command;
 
 extern const cmd_opt cmd_run_opts[];
+extern const cmd_opt cmd_scheduler_opts[];
 
 /* Set by SIGINT/SIGTERM; long-running commands poll it and stop cleanly. */
 extern volatile int hdp_stop_requested;
@@ -40,11 +41,11 @@ int cmd_generate(int argc, char **argv, hdp_config *cfg);
 int cmd_speed(int argc, char **argv, hdp_config *cfg);
 int cmd_capture(int argc, char **argv, hdp_config *cfg);
 int cmd_run(int argc, char **argv, hdp_config *cfg);
+int cmd_scheduler(int argc, char **argv, hdp_config *cfg);
 int cmd_serve(int argc, char **argv, hdp_config *cfg);
 int cmd_status(int argc, char **argv, hdp_config *cfg);
 int cmd_reconcile(int argc, char **argv, hdp_config *cfg);
 int cmd_config(int argc, char **argv, hdp_config *cfg);
-int cmd_not_built(int argc, char **argv, hdp_config *cfg);
 
 extern const hdp_command hdp_commands[];
 const hdp_command *cmd_find(const char *name);

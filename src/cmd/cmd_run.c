@@ -5,6 +5,7 @@
  * is (every task is idempotent). */
 #include "cmd/cmd.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@ typedef struct run_args {
     long timeout;        /* seconds per task, 0: none */
     long attempts;       /* tries per task */
     const char *trigger; /* for the run history */
+    long run_id;         /* attach the tasks to this run (the scheduler's), 0: a run of its own */
 } run_args;
 
 const cmd_opt cmd_run_opts[] = {
@@ -40,6 +42,8 @@ const cmd_opt cmd_run_opts[] = {
      "tries of a task on transient failures (default 3)"},
     {"--trigger", OPT_STR, "WHO", 0, 0, OPT_AT(run_args, trigger),
      "who started the run, for the history: cli (default), scheduler, api, airflow"},
+    {"--run-id", OPT_INT, "ID", 1, INT64_MAX, OPT_AT(run_args, run_id),
+     "record the tasks under this run of dwh.ops.run (the scheduler's) instead of a new one"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
 };
 
@@ -49,6 +53,8 @@ static int usage_tasks(const char *what)
     for (size_t i = 0; batch_dag[i]; i++)
         fprintf(stderr, "  %-10s %s\n", batch_dag[i]->name, batch_dag[i]->description);
     fprintf(stderr, "  %-10s every task above, in order (also: dag)\n", "batch");
+    const hdp_stage *n = stage_find("notify");
+    fprintf(stderr, "  %-10s %s\n", n->name, n->description);
     return EXIT_USAGE;
 }
 
@@ -59,7 +65,8 @@ static int run_round(const hdp_config *cfg, const run_args *a, const hdp_stage *
     stage_args sa = {
         .row_group_rows = (size_t)a->row_group_rows, .table = a->table, .rebuild = a->rebuild};
     driver_opts o = {.max_attempts = (int)a->attempts, .timeout_ms = a->timeout * 1000};
-    int64_t run_id = runlog_run_begin(rl, dag, a->trigger ? a->trigger : "cli");
+    int64_t run_id =
+        a->run_id ? a->run_id : runlog_run_begin(rl, dag, a->trigger ? a->trigger : "cli");
     int rc = HDP_OK;
     for (size_t i = 0; tasks[i] && rc == HDP_OK; i++) {
         const hdp_stage *t = tasks[i];
@@ -74,7 +81,8 @@ static int run_round(const hdp_config *cfg, const run_args *a, const hdp_stage *
             hdp_err_prefix(e, "%s: ", t->name);
         runlog_task_end(rl, tr, rc == HDP_OK, res.attempts, &r, rc == HDP_OK ? NULL : e->msg);
     }
-    runlog_run_end(rl, run_id, rc == HDP_OK, rc == HDP_OK ? NULL : e->msg);
+    if (a->run_id == 0)
+        runlog_run_end(rl, run_id, rc == HDP_OK, rc == HDP_OK ? NULL : e->msg);
     return rc;
 }
 

@@ -224,8 +224,11 @@ static int marts_run(void *ctx, volatile int *cancel, stage_report *r, hdp_err *
                  "marts: off (HDP_CLICKHOUSE_URL is empty): the batch watermark stays where it is");
         return HDP_OK;
     }
-    int rc = HDP_OK;
-    if (m->pg == NULL)
+    /* ClickHouse is asked first, also when nothing is new: its batch views are what this
+     * task keeps, and a run should say so when they are away. */
+    char version[64];
+    int rc = ch_server_version(m->ch, version, sizeof(version), e);
+    if (rc == HDP_OK && m->pg == NULL)
         rc = pg_open(&m->pg, m->cfg->dwh_dsn, NULL, NULL, e);
     int got = 0;
     if (rc == HDP_OK)

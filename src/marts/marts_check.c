@@ -20,8 +20,8 @@
 
 #define VAULT_BY_SEGMENT                                                                           \
     "WITH last AS ("                                                                               \
-    " SELECT DISTINCT ON (hk_order, source_segment) hk_order, source_segment AS seg,"             \
-    " CASE WHEN is_deleted THEN 0 ELSE (CASE WHEN paid_at IS NOT NULL THEN total ELSE 0 END)"     \
+    " SELECT DISTINCT ON (hk_order, source_segment) hk_order, source_segment AS seg,"              \
+    " CASE WHEN is_deleted THEN 0 ELSE (CASE WHEN paid_at IS NOT NULL THEN total ELSE 0 END)"      \
     " - (CASE WHEN refunded_at IS NOT NULL THEN total ELSE 0 END) END AS f,"                       \
     " CASE WHEN NOT is_deleted AND paid_at IS NOT NULL THEN 1 ELSE 0 END AS o,"                    \
     " CASE WHEN NOT is_deleted AND refunded_at IS NOT NULL THEN 1 ELSE 0 END AS r"                 \
@@ -97,8 +97,9 @@ int marts_check(const hdp_config *cfg, FILE *report, size_t *segments, size_t *m
     if (rc != HDP_OK)
         return rc;
     char through_s[32] = "";
-    rc = pg_query_value(c, "SELECT coalesce(max(through_segment), -1) FROM ops.progress "
-                           "WHERE stage = 'marts'",
+    rc = pg_query_value(c,
+                        "SELECT coalesce(max(through_segment), -1) FROM ops.progress "
+                        "WHERE stage = 'marts'",
                         through_s, sizeof(through_s), e);
     int64_t through = strtoll(through_s, NULL, 10);
     strmap vault = STRMAP_INIT, mart = STRMAP_INIT;
