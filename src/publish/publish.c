@@ -7,8 +7,9 @@
  * below W is dropped only when its day is before yesterday (UTC) — so the speed layer alone
  * can still answer today and yesterday when the batch store is away — and only up to a W
  * published at least HDP_SPEED_DROP_GRACE seconds ago, so a request that read an older W (and
- * sums speed buckets above it) never finds one gone. A dropped day is marked (hdp:sp:dropped:<day>):
- * the serving layer then knows the speed layer alone can no longer answer it. */
+ * sums speed buckets above it) never finds one gone. A dropped day is marked
+ * (hdp:sp:dropped:<day>): the serving layer then knows the speed layer alone can no longer answer
+ * it. */
 #include "publish/publish.h"
 
 #include <inttypes.h>
