@@ -292,12 +292,41 @@ static void test_manifest_roundtrip(void **state)
     manifest_free(&m);
 }
 
+/* Found by fuzzing: a leap second (23:59:60, which ts_parse reads as the next day's 00:00:00)
+ * once cached the next day's start for its date text, so every later timestamp of that date
+ * on the same thread came out a day late. */
+static void test_leap_second_keeps_its_date(void **state)
+{
+    (void)state;
+    sch_value v[SCH_MAX_COLS];
+    const char *why = NULL;
+    const char *lines[] = {
+        "{\"commit_lsn\":1,\"seq\":0,\"commit_ts\":\"2016-12-31T23:59:60Z\",\"segment\":1,"
+        "\"op\":\"I\"}",
+        "{\"commit_lsn\":1,\"seq\":1,\"commit_ts\":\"2016-12-31T10:00:00Z\",\"segment\":1,"
+        "\"op\":\"I\"}",
+        "{\"commit_lsn\":1,\"seq\":2,\"commit_ts\":\"2016-12-31T23:59:60.000001Z\",\"segment\":1,"
+        "\"op\":\"I\"}",
+    };
+    const int64_t want[] = {INT64_C(1483228800000000), INT64_C(1483178400000000),
+                            INT64_C(1483228800000001)};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(map("products", lines[i], v, &why), 0);
+        assert_int_equal(v[SCH_COMMIT_TS].i, want[i]);
+        free_strings(v, SCH_NMETA);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_table), cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_segset),     cmocka_unit_test(test_keys_and_markers),
-        cmocka_unit_test(test_plan),       cmocka_unit_test(test_manifest_roundtrip),
+        cmocka_unit_test(test_leap_second_keeps_its_date),
+        cmocka_unit_test(test_each_table),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_segset),
+        cmocka_unit_test(test_keys_and_markers),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_manifest_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
