@@ -317,10 +317,44 @@ static void test_leap_second_keeps_its_date(void **state)
     }
 }
 
+/* Found by fuzzing: manifest_encode wrote created_at and dt without JSON escaping, so a value
+ * with a quote or backslash (a raw key's dt is anything of 10 bytes) produced a manifest no
+ * later run could read, or one with fields the value injected. Raw keys now need a real date
+ * and the encoder escapes every string. */
+static void test_manifest_strings_are_escaped(void **state)
+{
+    (void)state;
+    raw_object o;
+    assert_int_equal(raw_key_parse("raw/orders/dt=2026\"11-23/1-2.jsonl", &o), -1);
+    assert_int_equal(raw_key_parse("raw/orders/dt=2026-02-30/1-2.jsonl", &o), -1);
+    assert_int_equal(raw_key_parse("raw/orders/dt=2024-02-29/1-2.jsonl", &o), 0);
+
+    const char *in = "{\"version\":8,\"table\":\"t\\\\x\",\"created_at\":\"a\\\\\\\"b\","
+                     "\"rows\":1,\"quarantined\":0,\"files\":[{\"key\":\"k\",\"dt\":\"2\\\"\\\\\","
+                     "\"segments\":[5,9],\"rows\":1,\"quarantined\":0,\"bytes\":1}],"
+                     "\"segments_done\":[[5,9]]}";
+    manifest m = {0}, again = {0};
+    hdp_err e;
+    assert_int_equal(manifest_decode(in, strlen(in), &m, &e), HDP_OK);
+    assert_string_equal(m.created_at, "a\\\"b");
+    assert_string_equal(m.files[0].dt, "2\"\\");
+    hdp_buf b = HDP_BUF_INIT;
+    manifest_encode(&m, &b);
+    assert_int_equal(manifest_decode(b.data, b.len, &again, &e), HDP_OK);
+    assert_string_equal(again.table, "t\\x");
+    assert_string_equal(again.created_at, "a\\\"b");
+    assert_string_equal(again.files[0].dt, "2\"\\");
+    assert_int_equal(again.nfiles, 1);
+    buf_free(&b);
+    manifest_free(&m);
+    manifest_free(&again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_leap_second_keeps_its_date),
+        cmocka_unit_test(test_manifest_strings_are_escaped),
         cmocka_unit_test(test_each_table),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_segset),
