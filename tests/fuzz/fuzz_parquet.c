@@ -12,7 +12,8 @@
 #include "format/parquet_reader.h"
 #include "format/parquet_writer.h"
 
-#define MAX_ROWS_KEPT 100000 /* rows compared in the round trip; more are only read */
+#define MAX_ROWS_KEPT  100000     /* rows compared in the round trip; more are only read */
+#define MAX_BYTES_KEPT (16 << 20) /* string bytes kept for it */
 
 typedef struct cell {
     int null;
@@ -67,7 +68,8 @@ static long read_all(pq_reader *r, cell **cells, hdp_buf *arena, size_t *total)
             return -1;
         *total += rows;
         for (size_t row = 0; row < rows; row++) {
-            int keep = kept < MAX_ROWS_KEPT;
+            int keep =
+                kept == row + *total - rows && kept < MAX_ROWS_KEPT && arena->len < MAX_BYTES_KEPT;
             if (keep && kept == cap) {
                 cap = cap ? cap * 2 : 64;
                 *cells = realloc(*cells, cap * ncols * sizeof(cell));
