@@ -135,6 +135,11 @@ static int dotenv_load(const char *path, int required, dotenv *d, hdp_err *e)
     int lineno = 0;
     while (fgets(line, sizeof(line), f)) {
         lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof(line) - 1 && line[len - 1] != '\n' && fgetc(f) != EOF) {
+            fclose(f); /* the rest would be read as a line of its own */
+            return hdp_fail(e, "%s:%d: line longer than %zu bytes", path, lineno, sizeof(line) - 1);
+        }
         char *k, *v;
         int rc = config_dotenv_line(line, &k, &v);
         if (rc == 0)

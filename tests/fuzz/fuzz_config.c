@@ -2,7 +2,7 @@
  * (src/core/config.c's config_dotenv_line, src/core/url.c, config_redact_dsn).
  *
  * The input is a `.env` file, cut into lines the way dotenv_load's fgets() cuts it (at '\n'
- * or after 4095 bytes). Every line, and every value parsed from one, also goes to
+ * or after 4095 bytes, where dotenv_load stops with an error). Every line, and every value parsed from one, also goes to
  * redis_url_parse, hostport_parse and config_redact_dsn. Invariants: a parsed key has no
  * '=' and no blank before '='; a value holds no newline; `export KEY="VALUE"`
  * parses back to the same pair; a parsed Redis URL or host:port has a port in 1..65535, a
