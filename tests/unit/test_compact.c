@@ -292,9 +292,9 @@ static void test_manifest_roundtrip(void **state)
     manifest_free(&m);
 }
 
-/* Found by fuzzing: a leap second (23:59:60, which ts_parse reads as the next day's 00:00:00)
- * once cached the next day's start for its date text, so every later timestamp of that date
- * on the same thread came out a day late. */
+/* Found by fuzz_jsonl (fast path vs ts_parse): a leap second (23:59:60, which ts_parse reads as the
+ * next day's 00:00:00) once cached the next day's start for its date text, so every later timestamp
+ * of that date on the same thread came out a day late. */
 static void test_leap_second_keeps_its_date(void **state)
 {
     (void)state;

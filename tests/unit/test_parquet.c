@@ -672,8 +672,8 @@ static void hostile_file(hdp_buf *f, int type, const char *dict, size_t dict_len
     buf_append(f, "PAR1", 4);
 }
 
-/* Found by fuzzing: nothing bounded a row group's row count, so 152 bytes of NULL runs made
- * the reader allocate 1.5 GB (and a few KB, all of memory). */
+/* Found while writing the Parquet fuzz target: nothing bounded a row group's row count, so 152
+ * bytes of NULL runs made the reader allocate 1.5 GB (and a few KB, all of memory). */
 static void test_row_group_too_large(void **state)
 {
     (void)state;
@@ -700,9 +700,9 @@ static void test_row_group_too_large(void **state)
     buf_free(&g);
 }
 
-/* Found by fuzzing: each dictionary-encoded string was copied out of the dictionary, so one
- * 1 MiB entry referenced by a run of 1Mi indices asked for 1 TiB. Values now point into one
- * copy of the dictionary. */
+/* Found while writing the Parquet fuzz target: each dictionary-encoded string was copied out of the
+ * dictionary, so one 1 MiB entry referenced by a run of 1Mi indices asked for 1 TiB. Values now
+ * point into one copy of the dictionary. */
 static void test_dictionary_strings_are_not_copied_per_value(void **state)
 {
     (void)state;

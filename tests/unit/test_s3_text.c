@@ -91,9 +91,9 @@ static void test_xml_bad_input(void **state)
     buf_free(&out);
 }
 
-/* Found by fuzzing: an empty value (<Key></Key>, <Key/>) unescaped into a fresh buffer left
- * it allocated but unterminated, and the listing handed that garbage to its callback as the
- * key. Buffers are NUL-terminated as soon as they own memory. */
+/* Found by fuzz_s3_xml under ASan: an empty value (<Key></Key>, <Key/>) unescaped into a fresh
+ * buffer left it allocated but unterminated, and the listing handed that garbage to its callback as
+ * the key. Buffers are NUL-terminated as soon as they own memory. */
 static void test_empty_value_is_an_empty_string(void **state)
 {
     (void)state;

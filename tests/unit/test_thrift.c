@@ -308,8 +308,9 @@ static void test_truncated_and_deep(void **state)
     buf_free(&b);
 }
 
-/* Found by fuzzing: lists of lists (and maps of lists) had no depth limit, so a footer of a
- * few MB of 0x19 bytes ran tc_skip off the stack. Containers now nest like structs. */
+/* Found while writing the Thrift fuzz target: lists of lists (and maps of lists) had no depth
+ * limit, so a footer of a few MB of 0x19 bytes ran tc_skip off the stack. Containers now nest like
+ * structs. */
 static void test_deep_containers(void **state)
 {
     (void)state;
