@@ -8,7 +8,8 @@ APT_PKGS=(build-essential pkg-config
   libpq-dev libhiredis-dev libmicrohttpd-dev libjansson-dev libssl-dev
   libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev libxxhash-dev
   postgresql redis-server clickhouse-server clickhouse-client
-  cppcheck clang-format wrk valgrind)
+  cppcheck clang-format wrk valgrind
+  clang libclang-rt-dev)  # clang + compiler-rt: libFuzzer and the sanitizers of `make fuzz`
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

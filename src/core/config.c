@@ -100,6 +100,37 @@ static void dotenv_free(dotenv *d)
     free(d->vals);
 }
 
+int config_dotenv_line(const char *line, char **key, char **val)
+{
+    const char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '#' || *p == '\0')
+        return 0;
+    if (strncmp(p, "export ", 7) == 0)
+        p += 7;
+    const char *eq = strchr(p, '=');
+    if (eq == NULL)
+        return -1;
+    const char *k_end = eq;
+    while (k_end > p && isspace((unsigned char)k_end[-1]))
+        k_end--;
+    const char *v = eq + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t vl = strlen(v);
+    /* Trim the line end first, so `KEY="v"  ` still loses its quotes. */
+    while (vl > 0 && isspace((unsigned char)v[vl - 1]))
+        vl--;
+    if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+        v++;
+        vl -= 2;
+    }
+    *key = xstrndup(p, (size_t)(k_end - p));
+    *val = xstrndup(v, vl);
+    return 1;
+}
+
 static int dotenv_load(const char *path, int required, dotenv *d, hdp_err *e)
 {
     FILE *f = fopen(path, "r");
@@ -112,36 +143,23 @@ static int dotenv_load(const char *path, int required, dotenv *d, hdp_err *e)
     int lineno = 0;
     while (fgets(line, sizeof(line), f)) {
         lineno++;
-        char *p = line;
-        while (isspace((unsigned char)*p))
-            p++;
-        if (*p == '#' || *p == '\0')
+        size_t len = strlen(line);
+        if (len == sizeof(line) - 1 && line[len - 1] != '\n' && fgetc(f) != EOF) {
+            fclose(f); /* the rest would be read as a line of its own */
+            return hdp_fail(e, "%s:%d: line longer than %zu bytes", path, lineno, sizeof(line) - 1);
+        }
+        char *k, *v;
+        int rc = config_dotenv_line(line, &k, &v);
+        if (rc == 0)
             continue;
-        if (strncmp(p, "export ", 7) == 0)
-            p += 7;
-        char *eq = strchr(p, '=');
-        if (eq == NULL) {
+        if (rc < 0) {
             fclose(f);
             return hdp_fail(e, "%s:%d: expected KEY=VALUE", path, lineno);
         }
-        char *k_end = eq;
-        while (k_end > p && isspace((unsigned char)k_end[-1]))
-            k_end--;
-        char *v = eq + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t vl = strlen(v);
-        /* Trim the line end first, so `KEY="v"  ` still loses its quotes. */
-        while (vl > 0 && isspace((unsigned char)v[vl - 1]))
-            vl--;
-        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
-            v++;
-            vl -= 2;
-        }
         d->keys = xrealloc(d->keys, (d->n + 1) * sizeof(char *));
         d->vals = xrealloc(d->vals, (d->n + 1) * sizeof(char *));
-        d->keys[d->n] = xstrndup(p, (size_t)(k_end - p));
-        d->vals[d->n] = xstrndup(v, vl);
+        d->keys[d->n] = k;
+        d->vals[d->n] = v;
         d->n++;
     }
     fclose(f);

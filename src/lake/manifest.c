@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/timeutil.h"
+
 /* ------------------------------------------------------------------ segment sets */
 
 /* a < b with a gap between them (a + 1 < b), without overflow. */
@@ -120,6 +122,12 @@ int raw_key_parse(const char *key, raw_object *o)
     const char *day = slash + 4, *slash2 = strchr(day, '/');
     if (slash2 == NULL || slash2 - day != 10)
         return -1;
+    char date[11]; /* a real YYYY-MM-DD: it names curated folders and goes into manifests */
+    int64_t dayno;
+    memcpy(date, day, 10);
+    date[10] = '\0';
+    if (date_parse(date, &dayno) != 0)
+        return -1;
     const char *name = slash2 + 1, *dash = strchr(name, '-');
     const char *dot = strrchr(name, '.');
     if (dash == NULL || dot == NULL || dot < dash || strcmp(dot, ".jsonl") != 0)
@@ -233,18 +241,21 @@ void manifest_encode(const manifest *m, hdp_buf *out)
 {
     buf_printf(out, "{\"version\":%" PRId64 ",\"table\":", m->version);
     buf_put_json_str(out, m->table, strlen(m->table));
-    buf_printf(out,
-               ",\"created_at\":\"%s\",\"rows\":%" PRId64 ",\"quarantined\":%" PRId64
-               ",\n\"files\":[",
-               m->created_at, m->rows, m->quarantined);
+    /* every string escaped: a decoded manifest may hold anything JSON can */
+    buf_puts(out, ",\"created_at\":");
+    buf_put_json_str(out, m->created_at, strlen(m->created_at));
+    buf_printf(out, ",\"rows\":%" PRId64 ",\"quarantined\":%" PRId64 ",\n\"files\":[", m->rows,
+               m->quarantined);
     for (size_t i = 0; i < m->nfiles; i++) {
         const mf_file *f = &m->files[i];
         buf_puts(out, i ? ",\n {\"key\":" : "\n {\"key\":");
         buf_put_json_str(out, f->key, strlen(f->key));
+        buf_puts(out, ",\"dt\":");
+        buf_put_json_str(out, f->dt, strlen(f->dt));
         buf_printf(out,
-                   ",\"dt\":\"%s\",\"segments\":[%" PRId64 ",%" PRId64 "],\"rows\":%" PRId64
+                   ",\"segments\":[%" PRId64 ",%" PRId64 "],\"rows\":%" PRId64
                    ",\"quarantined\":%" PRId64 ",\"bytes\":%" PRId64 "}",
-                   f->dt, f->first, f->last, f->rows, f->quarantined, f->bytes);
+                   f->first, f->last, f->rows, f->quarantined, f->bytes);
     }
     buf_puts(out, "],\n\"segments_done\":");
     segset_encode(&m->done, out);

@@ -137,8 +137,16 @@ static int parse_ts(const char *s, size_t n, int64_t *us)
     if (ts_parse(s, n, us) != 0)
         return -1;
     if ((n == 20 || n == 27) && s[n - 1] == 'Z') {
-        memcpy(day_text, s, 10);
-        day_us = floor_div(*us, USEC_PER_DAY) * USEC_PER_DAY;
+        /* the cache is keyed by the date text: store that date's start, not the day *us
+         * falls on (23:59:60 is the next day) */
+        char date[11];
+        int64_t day;
+        memcpy(date, s, 10);
+        date[10] = '\0';
+        if (date_parse(date, &day) == 0) {
+            memcpy(day_text, s, 10);
+            day_us = day * USEC_PER_DAY;
+        }
     }
     return 0;
 }

@@ -189,6 +189,21 @@ static void test_env_file(void **state)
     expect_load_error("HDP_BATCH_INTERVAL", "not an integer");
     write_file("custom.env", "HDP_BATCH_INTERVAL\n");
     expect_load_error("custom.env:1", "expected KEY=VALUE");
+
+    /* A line longer than the reader's 4095 bytes is an error: it used to be cut, and the
+     * rest read as a line of its own (here a silent HDP_S3_REGION=x). */
+    char longline[6000];
+    int n = snprintf(longline, sizeof(longline), "HDP_API_TOKEN=");
+    memset(longline + n, 'a', 4200);
+    snprintf(longline + n + 4200, sizeof(longline) - (size_t)n - 4200, "HDP_S3_REGION=x\n");
+    write_file("custom.env", longline);
+    expect_load_error("custom.env:1", "longer than");
+    /* the last line may end without a newline */
+    write_file("custom.env", "HDP_S3_REGION=eu-north-1");
+    if (config_load(&c, &e) != HDP_OK)
+        fail_msg("%s", e.msg);
+    assert_string_equal(c.s3_region, "eu-north-1");
+    config_free(&c);
 }
 
 static void test_default_env_file(void **state)
