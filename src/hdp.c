@@ -86,6 +86,16 @@ const hdp_command hdp_commands[] = {
          "Transient failures are retried (--attempts) with backoff; exit 2 on an unknown task,\n"
          "1 on a failure.\n",
      .opts = cmd_run_opts},
+    {.name = "rebuild",
+     .run = cmd_rebuild,
+     .summary = "Recompute the speed layer from the lake after Redis lost its data.",
+     .usage = "Arguments: speed [OPTIONS]\n"
+              "Stop `hdp speed` first. Creates slot hdp_speed anew, waits for `hdp capture` to\n"
+              "close the segment holding its start, replays every transaction before it from the\n"
+              "raw zone through the speed layer's own logic, and replaces Redis's speed keys in\n"
+              "one transaction (segments above the batch watermark and all of today and\n"
+              "yesterday). Then start `hdp speed` again. (The marts: `hdp run marts --rebuild`.)\n",
+     .opts = cmd_rebuild_opts},
     {.name = "status",
      .run = cmd_status,
      .summary = "Show consumers' replication lag and the health of each service.",

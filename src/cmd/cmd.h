@@ -23,6 +23,7 @@ typedef struct hdp_command {
 
 extern const cmd_opt cmd_run_opts[];
 extern const cmd_opt cmd_scheduler_opts[];
+extern const cmd_opt cmd_rebuild_opts[];
 
 /* Set by SIGINT/SIGTERM; long-running commands poll it and stop cleanly. */
 extern volatile int hdp_stop_requested;
@@ -42,6 +43,7 @@ int cmd_speed(int argc, char **argv, hdp_config *cfg);
 int cmd_capture(int argc, char **argv, hdp_config *cfg);
 int cmd_run(int argc, char **argv, hdp_config *cfg);
 int cmd_scheduler(int argc, char **argv, hdp_config *cfg);
+int cmd_rebuild(int argc, char **argv, hdp_config *cfg);
 int cmd_serve(int argc, char **argv, hdp_config *cfg);
 int cmd_status(int argc, char **argv, hdp_config *cfg);
 int cmd_reconcile(int argc, char **argv, hdp_config *cfg);

@@ -27,6 +27,10 @@
  *        k:CAT   net cents by category       kn:CAT  paid orders with an item of CAT
  *   P "sp:days:" DAY            ZSET  member = score = SEG: segments holding data for DAY
  *   P "sp:segments"             ZSET  member = score = SEG: every segment with data
+ *   P "sp:floor"                STRING the speed layer holds every transaction of the segments
+ *                                      >= it (absent: 0, all); `hdp rebuild speed` sets it
+ *   P "sp:dropped:" DAY         STRING set by publish when it dropped DAY's buckets <= W: the
+ *                                      speed layer alone can no longer answer DAY
  *   P "speed:quarantine"        LIST  JSON records the speed layer could not apply, with reason
  *   P "speed:quarantined"       STRING count of quarantined records
  *   P "batch:watermark"         STRING W, the last segment fully in the batch views (absent:
@@ -42,6 +46,7 @@
 #define SPEED_STATE_KEY     SPEED_PREFIX "speed:state"
 #define SPEED_VERSION_KEY   SPEED_PREFIX "speed:version"
 #define SPEED_FAULT_KEY     SPEED_PREFIX "speed:fault"
+#define SPEED_FLOOR_KEY     SPEED_PREFIX "sp:floor"
 #define SPEED_SEGMENTS_KEY  SPEED_PREFIX "sp:segments"
 #define SPEED_QUAR_KEY      SPEED_PREFIX "speed:quarantine"
 #define SPEED_QUARN_KEY     SPEED_PREFIX "speed:quarantined"

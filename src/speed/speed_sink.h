@@ -34,6 +34,13 @@ int speed_sink_write(hdp_redis *r, const speed_batch *b, uint64_t expect_lsn, in
  * then be confirmed up to held without Redis looking behind it. */
 int speed_sink_hold(hdp_redis *r, uint64_t expect_lsn, uint64_t held, int *lost, hdp_err *e);
 
+/* Replaces every speed key (aggregates, indexes, state, fault) with the batch's aggregates
+ * and a fresh state — LSN guard b->end_lsn, clamp b->segment, held and slot_created slot_lsn —
+ * and hdp:sp:floor = floor_seg, in one MULTI/EXEC (`hdp rebuild speed`; hdp speed is
+ * stopped). The quarantine list and its count are left as they are. */
+int speed_sink_replace(hdp_redis *r, const speed_batch *b, uint64_t slot_lsn, int64_t floor_seg,
+                       hdp_err *e);
+
 /* Records why the speed layer stopped (hdp:speed:fault), for /health and `hdp status`. */
 void speed_sink_fault(hdp_redis *r, const char *reason);
 

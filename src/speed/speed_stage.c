@@ -14,6 +14,7 @@
 #include "format/pgoutput.h"
 #include "io/pg.h"
 #include "speed/speed_sink.h"
+#include "speed/speed_source.h"
 #include "speed/speed_tx.h"
 
 enum { T_OTHER, T_ORDERS, T_ITEMS, T_PRODUCTS };
@@ -250,88 +251,14 @@ static void on_change(consumer *c, const pgo_msg *msg)
 
 /* ------------------------------------------------------------------ source lookups */
 
-static void ids_array(const hdp_buf *ids, hdp_buf *out)
-{
-    const int64_t *v = (const int64_t *)ids->data;
-    size_t n = ids->len / sizeof(int64_t);
-    buf_reset(out);
-    buf_putc(out, '{');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            buf_putc(out, ',');
-        buf_put_i64(out, v[i]);
-    }
-    buf_putc(out, '}');
-}
-
-/* Loads what the dims lack from the source: items never change after an order is placed
- * and a product's category never changes, so the current source state is the truth. */
 static int load_missing(consumer *c, hdp_err *e)
 {
-    speed_tx_missing(&c->tx, &c->dims, &c->ids_p, &c->ids_o);
-    hdp_buf arr = HDP_BUF_INIT;
-    int rc = HDP_OK;
-    if (c->ids_p.len) {
-        ids_array(&c->ids_p, &arr);
-        const char *p[1] = {arr.data};
-        PGresult *r = pg_query(cdc_sql(c->cdc),
-                               "SELECT product_id, category FROM products "
-                               "WHERE product_id = ANY($1::bigint[])",
-                               1, p, e);
-        if (r == NULL)
-            rc = HDP_RETRY;
-        for (int i = 0; r && i < PQntuples(r); i++)
-            speed_dims_put_product(&c->dims, strtoll(PQgetvalue(r, i, 0), NULL, 10),
-                                   PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
-        PQclear(r);
-    }
-    if (rc == HDP_OK && c->ids_o.len) {
-        ids_array(&c->ids_o, &arr);
-        const char *p[1] = {arr.data};
-        PGresult *r = pg_query(cdc_sql(c->cdc),
-                               "SELECT oi.order_id, p.category, sum(oi.quantity * oi.unit_price) "
-                               "FROM order_items oi JOIN products p USING (product_id) "
-                               "WHERE oi.order_id = ANY($1::bigint[]) GROUP BY 1, 2 ORDER BY 1",
-                               1, p, e);
-        if (r == NULL)
-            rc = HDP_RETRY;
-        int64_t pairs[64];
-        size_t np = 0;
-        int64_t cur = -1;
-        for (int i = 0; r && i <= PQntuples(r); i++) {
-            int64_t oid = i < PQntuples(r) ? strtoll(PQgetvalue(r, i, 0), NULL, 10) : -1;
-            if (oid != cur && cur >= 0) {
-                speed_dims_put_order(&c->dims, cur, pairs, np);
-                np = 0;
-            }
-            cur = oid;
-            if (i == PQntuples(r) || np >= 32)
-                continue;
-            int64_t cents;
-            if (decimal_parse(PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2), &cents))
-                continue;
-            pairs[2 * np] =
-                speed_dims_intern(&c->dims, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
-            pairs[2 * np + 1] = cents;
-            np++;
-        }
-        PQclear(r);
-    }
-    buf_free(&arr);
-    return rc;
+    return speed_source_missing(cdc_sql(c->cdc), &c->tx, &c->dims, &c->ids_p, &c->ids_o, e);
 }
 
 static int load_products(consumer *c, hdp_err *e)
 {
-    PGresult *r =
-        pg_query(cdc_sql(c->cdc), "SELECT product_id, category FROM products", 0, NULL, e);
-    if (r == NULL)
-        return HDP_RETRY;
-    for (int i = 0; i < PQntuples(r); i++)
-        speed_dims_put_product(&c->dims, strtoll(PQgetvalue(r, i, 0), NULL, 10),
-                               PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1));
-    PQclear(r);
-    return HDP_OK;
+    return speed_source_products(cdc_sql(c->cdc), &c->dims, e);
 }
 
 /* ------------------------------------------------------------------ the sink */

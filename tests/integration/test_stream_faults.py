@@ -143,3 +143,40 @@ def test_6_capture_with_a_wrong_s3_secret_exits_1(tmp_path, s3):  # noqa: F811
         assert "WRONG-secret" not in err
     finally:
         s.close()
+
+
+def test_rebuild_speed_after_flushall_mid_stream(tmp_path):
+    """Issue 11 #4: Redis flushed while orders flow; speed stops; `hdp rebuild speed` rebuilds
+    the speed layer from the lake (capture keeps running) and, speed started again, every
+    answer — batch(<= W) + speed(> W) — is exact again."""
+    import threading
+    s = Stack(tmp_path, clickhouse=True)
+    try:
+        s.start("capture", "capture")
+        speed = s.start("speed", "speed")
+        s.start("serve", "serve")
+        s.hdp("generate", "--orders", "2000", "--days", "3", "--seed", "71")
+        s.wait_caught_up(slot="hdp_lake")
+        time.sleep(2 * 2 + 1)
+        s.hdp("run", "batch")  # a watermark: the rebuild keeps what is above it (and today)
+        gen = threading.Thread(target=s.hdp, args=("generate", "--rate", "200", "--duration",
+                                                   "6", "--seed", "72"))
+        gen.start()
+        time.sleep(2)
+        redislib.Redis(port=s.redis_port).flushall()
+        speed.wait(timeout=30)
+        assert speed.returncode == 1
+        s.procs.pop("speed")
+        out = s.hdp("rebuild", "speed", "--wait", "60")
+        assert "transaction(s) replayed" in out.stdout, out.stdout + out.stderr
+        gen.join()
+        s.start("speed", "speed")
+        s.hdp("run", "publish")  # W again in Redis (FLUSHALL took the mirror too)
+        assert_exact(s)
+        assert redislib.Redis(port=s.redis_port).get("hdp:speed:fault") is None
+        assert s.hdp("status", check=False).returncode == 0, s.hdp("status", check=False).stdout
+        # running it while speed runs is refused
+        rc, err = run_until_exit(s.env, "rebuild", "speed")
+        assert rc == 1 and "stop `hdp speed` first" in err
+    finally:
+        s.close()
