@@ -82,6 +82,8 @@ const hdp_command hdp_commands[] = {
          "            dwh.ops.watermark and Redis; old speed buckets dropped\n"
          "  batch     every task above, in order, stopping at the first failure (also: dag)\n"
          "  notify    the alerts' outbox -> Telegram (hdp scheduler does this by itself)\n"
+         "  gc        manifests beyond the newest HDP_GC_KEEP_MANIFESTS and curated files no\n"
+         "            retained manifest lists, older than HDP_GC_RETENTION, removed\n"
          "Prints one summary line per task; every run and task goes to dwh.ops.run/task_run.\n"
          "Transient failures are retried (--attempts) with backoff; exit 2 on an unknown task,\n"
          "1 on a failure.\n",

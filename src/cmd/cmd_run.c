@@ -25,6 +25,7 @@ typedef struct run_args {
     long attempts;       /* tries per task */
     const char *trigger; /* for the run history */
     long run_id;         /* attach the tasks to this run (the scheduler's), 0: a run of its own */
+    long retention;      /* gc */
 } run_args;
 
 const cmd_opt cmd_run_opts[] = {
@@ -42,6 +43,8 @@ const cmd_opt cmd_run_opts[] = {
      "tries of a task on transient failures (default 3)"},
     {"--trigger", OPT_STR, "WHO", 0, 0, OPT_AT(run_args, trigger),
      "who started the run, for the history: cli (default), scheduler, api, airflow"},
+    {"--retention", OPT_INT, "SECONDS", 1, 31536000, OPT_AT(run_args, retention),
+     "gc: remove orphans and old manifests older than SECONDS (default HDP_GC_RETENTION)"},
     {"--run-id", OPT_INT, "ID", 1, INT64_MAX, OPT_AT(run_args, run_id),
      "record the tasks under this run of dwh.ops.run (the scheduler's) instead of a new one"},
     {NULL, 0, NULL, 0, 0, 0, NULL},
@@ -53,8 +56,11 @@ static int usage_tasks(const char *what)
     for (size_t i = 0; batch_dag[i]; i++)
         fprintf(stderr, "  %-10s %s\n", batch_dag[i]->name, batch_dag[i]->description);
     fprintf(stderr, "  %-10s every task above, in order (also: dag)\n", "batch");
-    const hdp_stage *n = stage_find("notify");
-    fprintf(stderr, "  %-10s %s\n", n->name, n->description);
+    const char *more[] = {"notify", "gc"};
+    for (size_t i = 0; i < 2; i++) {
+        const hdp_stage *n = stage_find(more[i]);
+        fprintf(stderr, "  %-10s %s\n", n->name, n->description);
+    }
     return EXIT_USAGE;
 }
 
@@ -62,8 +68,10 @@ static int usage_tasks(const char *what)
 static int run_round(const hdp_config *cfg, const run_args *a, const hdp_stage *const *tasks,
                      const char *dag, runlog *rl, hdp_err *e)
 {
-    stage_args sa = {
-        .row_group_rows = (size_t)a->row_group_rows, .table = a->table, .rebuild = a->rebuild};
+    stage_args sa = {.row_group_rows = (size_t)a->row_group_rows,
+                     .table = a->table,
+                     .rebuild = a->rebuild,
+                     .retention_s = a->retention};
     driver_opts o = {.max_attempts = (int)a->attempts, .timeout_ms = a->timeout * 1000};
     int64_t run_id =
         a->run_id ? a->run_id : runlog_run_begin(rl, dag, a->trigger ? a->trigger : "cli");

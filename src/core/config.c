@@ -75,6 +75,10 @@ static const cfg_var vars[] = {
      "longest `hdp speed` holds applied transactions before one atomic Redis write"},
     {"HDP_SERVE_CACHE_MS", CFG_INT, "50", S(serve_cache_ms), 0, 10000,
      "longest `hdp serve` reuses an answer before asking Redis again (freshness bound)"},
+    {"HDP_GC_RETENTION", CFG_INT, "86400", S(gc_retention), 0, 31536000,
+     "`hdp run gc` removes orphan curated files and old manifests older than this (seconds)"},
+    {"HDP_GC_KEEP_MANIFESTS", CFG_INT, "10", S(gc_keep_manifests), 1, 100000,
+     "`hdp run gc` keeps at least this many newest manifest versions per table"},
     {"HDP_SPEED_DROP_GRACE", CFG_INT, "60", S(speed_drop_grace), 0, 86400,
      "seconds a published W must be old before speed buckets at or below it are dropped (days "
      "before yesterday only)"},

@@ -35,6 +35,8 @@ typedef struct hdp_config {
     long speed_batch_ms;
     long serve_cache_ms;
     long speed_drop_grace;
+    long gc_retention;
+    long gc_keep_manifests;
 
     /* Derived from the values above by config_load(). */
     hdp_redis_addr redis;

@@ -36,6 +36,7 @@ typedef struct stage_args {
     size_t row_group_rows; /* compact: rows per Parquet row group */
     const char *table;     /* compact: only this table (NULL: every table) */
     int rebuild;           /* marts: recompute every mart from the vault */
+    long retention_s;      /* gc: remove what is older than this (0: HDP_GC_RETENTION) */
 } stage_args;
 
 /* What one unit of work did: the summary line, the run history and /metrics read it. */

@@ -189,9 +189,10 @@ int lake_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_
     return lk->be->list(lk, prefix, cb, ctx, e);
 }
 
-static int collect_key(void *ctx, const char *key, uint64_t size)
+static int collect_key(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
     (void)size;
+    (void)mtime;
     lake_keys *l = ctx;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;

@@ -75,10 +75,11 @@ int lake_head(hdp_lake *lk, const char *key, int *found, uint64_t *size, hdp_err
 /* Removes the object; removing a missing key succeeds. */
 int lake_delete(hdp_lake *lk, const char *key, hdp_err *e);
 
-/* Calls cb(ctx, key, size) for every object whose key starts with prefix ("" for all), in
- * byte-wise lexicographic key order (S3's order). A non-zero return from cb stops the walk
- * and lake_list() returns that value as is (e untouched). */
-typedef int (*lake_list_cb)(void *ctx, const char *key, uint64_t size);
+/* Calls cb(ctx, key, size, mtime) for every object whose key starts with prefix ("" for all),
+ * in byte-wise lexicographic key order (S3's order); mtime is the object's last modification
+ * (Unix seconds; 0 when the store does not say). A non-zero return from cb stops the walk and
+ * lake_list() returns that value as is (e untouched). */
+typedef int (*lake_list_cb)(void *ctx, const char *key, uint64_t size, int64_t mtime);
 int lake_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_err *e);
 
 /* Every key under prefix, collected (for callers that list, then read). */

@@ -276,6 +276,7 @@ static int file_del(hdp_lake *lk, const char *key, hdp_err *e)
 typedef struct entry {
     char *key;
     uint64_t size;
+    int64_t mtime;
 } entry;
 
 typedef struct entries {
@@ -345,6 +346,7 @@ static int walk(const char *root, hdp_buf *rel, const char *prefix, entries *es,
             }
             es->v[es->n].key = xstrdup(rel->data);
             es->v[es->n].size = (uint64_t)st.st_size;
+            es->v[es->n].mtime = (int64_t)st.st_mtime;
             es->n++;
         }
     }
@@ -369,7 +371,7 @@ static int file_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ct
         if (es.n > 1)
             qsort(es.v, es.n, sizeof(*es.v), entry_cmp);
         for (size_t i = 0; i < es.n && rc == HDP_OK; i++)
-            rc = cb(ctx, es.v[i].key, es.v[i].size);
+            rc = cb(ctx, es.v[i].key, es.v[i].size, es.v[i].mtime);
     }
     entries_free(&es);
     buf_free(&rel);

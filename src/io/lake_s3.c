@@ -248,12 +248,12 @@ typedef struct strip_ctx {
 } strip_ctx;
 
 /* Hands listed keys to the caller without the lake's prefix. */
-static int strip_prefix(void *ctx, const char *key, uint64_t size)
+static int strip_prefix(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
     const strip_ctx *sc = ctx;
     if (strlen(key) <= sc->plen)
         return HDP_OK; /* the prefix's own "folder" marker, not an object of ours */
-    return sc->cb(sc->ctx, key + sc->plen, size);
+    return sc->cb(sc->ctx, key + sc->plen, size, mtime);
 }
 
 static int s3l_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_err *e)

@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/timeutil.h"
+
 #include "io/s3_text.h"
 
 #define MIN_PART  (5ULL << 20)
@@ -537,7 +539,11 @@ static int list_page(const hdp_buf *doc, s3_list_cb cb, void *ctx, hdp_err *e)
             rc = hdp_fail(e, "S3 list: malformed key or size in the answer");
             break;
         }
-        rc = cb(ctx, key.data ? key.data : "", (uint64_t)size);
+        int64_t mtime = 0, us;
+        size_t p3 = 0;
+        if (s3_xml_find(blk, blen, &p3, "LastModified", &v, &vl) && ts_parse(v, vl, &us) == 0)
+            mtime = floor_div(us, USEC_PER_SEC);
+        rc = cb(ctx, key.data ? key.data : "", (uint64_t)size, mtime);
     }
     buf_free(&key);
     return rc;

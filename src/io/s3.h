@@ -56,7 +56,7 @@ int s3_delete_object(s3_client *c, const char *bucket, const char *key, hdp_err 
 
 /* ListObjectsV2 over every page (page = max-keys, 1..1000); cb as in lake_list: a non-zero
  * return stops the listing and is returned as is. */
-typedef int (*s3_list_cb)(void *ctx, const char *key, uint64_t size);
+typedef int (*s3_list_cb)(void *ctx, const char *key, uint64_t size, int64_t mtime);
 int s3_list_objects(s3_client *c, const char *bucket, const char *prefix, int page, s3_list_cb cb,
                     void *ctx, hdp_err *e);
 

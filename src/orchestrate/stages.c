@@ -4,6 +4,7 @@
 
 #include "batch/compact.h"
 #include "capture/capture.h"
+#include "gc/gc.h"
 #include "marts/marts.h"
 #include "notify/notify.h"
 #include "publish/publish.h"
@@ -16,7 +17,7 @@ const hdp_stage *const batch_dag[] = {&compact_stage, &vault_task, &marts_stage,
 static const hdp_stage *const streams[] = {&capture_stage, &speed_stage, NULL};
 
 /* Tasks outside the DAG, run on their own (`hdp run notify`, the scheduler after each run). */
-static const hdp_stage *const others[] = {&notify_stage, NULL};
+static const hdp_stage *const others[] = {&notify_stage, &gc_stage, NULL};
 
 const hdp_stage *stage_find(const char *name)
 {

@@ -16,7 +16,8 @@ static const char *const names[] = {
     "HDP_S3_SECRET_KEY",   "HDP_HTTP_ADDR",        "HDP_API_TOKEN",    "HDP_BATCH_INTERVAL",
     "HDP_SEGMENT_SECONDS", "TELEGRAM_TOKEN",       "TELEGRAM_CHAT_ID", "HDP_TELEGRAM_API",
     "HDP_LOG_LEVEL",       "HDP_VAR_DIR",          "HDP_HTTP_THREADS", "HDP_SPEED_BATCH_MS",
-    "HDP_SERVE_CACHE_MS",  "HDP_SPEED_DROP_GRACE", "HDP_ENV_FILE"};
+    "HDP_SERVE_CACHE_MS",  "HDP_SPEED_DROP_GRACE", "HDP_GC_RETENTION", "HDP_GC_KEEP_MANIFESTS",
+    "HDP_ENV_FILE"};
 
 static char tmpdir[] = "/tmp/hdp-test-config-XXXXXX";
 
