@@ -26,7 +26,8 @@
 #include "lake/schema.h"
 
 #define MAX_RESTARTS    5
-#define COMPACT_BLOCKED 2 /* compact_object: the object disagrees with its marker */
+#define COMPACT_BLOCKED 2  /* compact_object: the object disagrees with its marker */
+#define MAX_EXTRA       16 /* columns the source added that the contract does not know */
 
 /* Blocks for decoded (escaped) strings of one object's rows; never moved. */
 typedef struct arena_block {
@@ -58,6 +59,13 @@ typedef struct compactor {
     size_t keys_cap;
     arena_block *arena;
     row_key last; /* last key written to the current file */
+    /* The current file's columns: the contract's, then the ones the source added (ALTER
+     * TABLE ... ADD COLUMN), carried as text so readers can union files by name. */
+    pq_column_def cols[SCH_MAX_COLS + MAX_EXTRA];
+    size_t ncols;
+    char extra_names[MAX_EXTRA][64];
+    size_t nextra;
+    int extras_grew; /* a line had a column the current file lacks: write the file again */
 } compactor;
 
 /* ------------------------------------------------------------------ small helpers */
@@ -113,17 +121,58 @@ static void quarantine_line(compactor *c, const raw_object *o, int64_t lineno, c
     buf_puts(&c->quarantine, "}\n");
 }
 
+/* Fills the extra columns of row from the line's fields that are no contract column; a field
+ * the current file has no column for yet is added to the extras (the file is then written
+ * again with it). Keys starting with '_' are capture's own ("_unchanged") and not data. */
+static void take_extras(compactor *c, const sch_table *t, sch_value *row)
+{
+    for (size_t j = 0; j < c->nextra; j++)
+        row[t->ncols + j] = (sch_value){0, NULL, 0, 1};
+    for (size_t i = 0; i < c->sc.nfields; i++) {
+        const jsonl_field *f = &c->sc.fields[i];
+        if (f->klen == 0 || f->key[0] == '_' || f->klen >= 64 ||
+            sch_column(t, f->key, f->klen) >= 0 ||
+            (f->klen == 5 && memcmp(f->key, "table", 5) == 0))
+            continue;
+        size_t j = 0;
+        while (j < c->nextra && !(strlen(c->extra_names[j]) == f->klen &&
+                                  memcmp(c->extra_names[j], f->key, f->klen) == 0))
+            j++;
+        if (j == c->nextra) {
+            if (c->nextra < MAX_EXTRA) {
+                memcpy(c->extra_names[c->nextra], f->key, f->klen);
+                c->extra_names[c->nextra][f->klen] = '\0';
+                c->nextra++;
+                c->extras_grew = 1;
+            }
+            continue;
+        }
+        if (t->ncols + j >= c->ncols)
+            continue; /* added during this pass: written on the next one */
+        sch_value *v = &row[t->ncols + j];
+        v->null = f->kind == JV_NULL;
+        if (f->kind == JV_TRUE || f->kind == JV_FALSE) {
+            v->s = f->kind == JV_TRUE ? "true" : "false";
+            v->n = f->kind == JV_TRUE ? 4 : 5;
+        } else if (!v->null) {
+            v->s = f->val;
+            v->n = (uint32_t)f->vlen;
+        }
+    }
+}
+
 /* Parses one line into the next row slot; 0, or -1 with a reason. */
 static int take_line(compactor *c, const sch_table *t, const raw_object *o, const char *line,
                      size_t n, char why_buf[128], const char **why)
 {
-    if ((c->nrows + 1) * t->ncols > c->rows_cap) {
-        c->rows_cap = c->rows_cap ? c->rows_cap * 2 : 1024 * SCH_MAX_COLS;
+    size_t stride = t->ncols + MAX_EXTRA;
+    if ((c->nrows + 1) * stride > c->rows_cap) {
+        c->rows_cap = c->rows_cap ? c->rows_cap * 2 : 1024 * stride;
         c->rows = xrealloc(c->rows, c->rows_cap * sizeof(*c->rows));
     }
     if (jsonl_scan(&c->sc, line, n, why) != 0)
         return -1;
-    sch_value *row = &c->rows[c->nrows * t->ncols];
+    sch_value *row = &c->rows[c->nrows * stride];
     uint64_t unknown = 0;
     int rc = sch_map(t, &c->sc, row, &unknown, why_buf, why);
     c->st->unknown_keys += (int64_t)unknown;
@@ -133,13 +182,30 @@ static int take_line(compactor *c, const sch_table *t, const raw_object *o, cons
         *why = "segment does not match the object's";
         return -1;
     }
-    for (size_t k = 0; k < t->ncols; k++) {
+    if (unknown)
+        take_extras(c, t, row);
+    else
+        for (size_t j = 0; j < c->nextra; j++)
+            row[t->ncols + j] = (sch_value){0, NULL, 0, 1};
+    for (size_t k = 0; k < t->ncols + c->nextra; k++) {
         sch_value *v = &row[k];
         if (!v->null && v->s && v->s >= c->sc.scratch && v->s < c->sc.scratch + c->sc.cap)
             v->s = arena_copy(c, v->s, v->n);
     }
     c->nrows++;
     return 0;
+}
+
+/* One row: the extra columns of the current file, then the contract's (which ends it). */
+static int write_row(compactor *c, const sch_table *t, const sch_value *row, pq_writer *w,
+                     hdp_err *e)
+{
+    for (size_t j = 0; t->ncols + j < c->ncols; j++) {
+        const sch_value *v = &row[t->ncols + j];
+        if (!v->null && pq_write_str(w, t->ncols + j, v->s, v->n, e) != HDP_OK)
+            return HDP_ERR;
+    }
+    return sch_write_row(t, row, w, e);
 }
 
 static int cmp_key(const void *a, const void *b)
@@ -220,7 +286,7 @@ static int compact_object(compactor *c, const sch_table *t, const raw_object *o,
     }
     int sorted = 1;
     for (size_t r = 0; r < c->nrows; r++) {
-        const sch_value *row = &c->rows[r * t->ncols];
+        const sch_value *row = &c->rows[r * (t->ncols + MAX_EXTRA)];
         c->keys[r] = (row_key){row[SCH_COMMIT_LSN].i, row[SCH_SEQ].i, r};
         if (r && cmp_key(&c->keys[r - 1], &c->keys[r]) > 0)
             sorted = 0;
@@ -233,7 +299,7 @@ static int compact_object(compactor *c, const sch_table *t, const raw_object *o,
                      (c->keys[0].lsn == c->last.lsn && c->keys[0].seq <= c->last.seq)))
         log_warn("%s starts before the end of the previous object of its table", o->key);
     for (size_t r = 0; rc == HDP_OK && r < c->nrows; r++)
-        rc = sch_write_row(t, &c->rows[c->keys[r].row * t->ncols], w, e);
+        rc = write_row(c, t, &c->rows[c->keys[r].row * (t->ncols + MAX_EXTRA)], w, e);
     if (rc == HDP_OK && c->nrows)
         c->last = c->keys[c->nrows - 1];
     if (rc == HDP_OK && *bad) {
@@ -289,11 +355,20 @@ static int compact_group(compactor *c, const sch_table *t, const raw_object *obj
     pq_writer_opts po = pq_writer_opts_default();
     if (c->opts->row_group_rows)
         po.row_group_rows = c->opts->row_group_rows;
-    pq_writer *w = pq_writer_open(tmp, t->cols, t->ncols, &po, e);
+    compact_stats before = *c->st;
+    pq_writer *w = NULL;
+    int rc = HDP_OK;
+again:
+    memcpy(c->cols, t->cols, t->ncols * sizeof(*t->cols));
+    for (size_t j = 0; j < c->nextra; j++)
+        c->cols[t->ncols + j] = (pq_column_def){c->extra_names[j], PQ_STRING, 0, 0};
+    c->ncols = t->ncols + c->nextra;
+    c->extras_grew = 0;
+    w = pq_writer_open(tmp, c->cols, c->ncols, &po, e);
     if (w == NULL)
         return HDP_ERR;
     c->last = (row_key){-1, -1, 0};
-    int rc = HDP_OK;
+    f.quarantined = 0;
     for (size_t i = 0; rc == HDP_OK && i < n; i++) {
         int64_t bad = 0;
         if (*c->cancel) {
@@ -310,10 +385,18 @@ static int compact_group(compactor *c, const sch_table *t, const raw_object *obj
         unlink(tmp);
         return rc;
     }
+    if (c->extras_grew) { /* the source added a column: this file again, with it */
+        pq_writer_free(w);
+        unlink(tmp);
+        *c->st = before;
+        log_info("%s: the source added column(s); %s written with %zu extra column(s)", t->name,
+                 key, c->nextra);
+        goto again;
+    }
     f.rows = pq_writer_rows(w);
     rc = pq_writer_close(w, e);
     if (rc == HDP_OK && f.rows > 0)
-        rc = verify_file(tmp, f.rows, t->ncols, &f.bytes, e);
+        rc = verify_file(tmp, f.rows, c->ncols, &f.bytes, e);
     if (rc == HDP_OK && f.rows > 0) {
         /* Not listed by any manifest yet, so nobody reads it: (re)writing it is safe. */
         rc = lake_put_file(c->lake, key, tmp, e);
@@ -359,6 +442,7 @@ static int compact_table(compactor *c, const sch_table *t, const raw_object *obj
     size_t *idx = xmalloc((nobjs ? nobjs : 1) * sizeof(*idx));
     int rc = HDP_OK;
     *blocked_seg = -1;
+    c->nextra = 0;             /* extra columns are the table's own */
     int64_t limit = INT64_MAX; /* only segments below it: set once an object is bad */
     for (int attempt = 0;; attempt++) {
         manifest cur = {0}, next = {0};

@@ -45,7 +45,7 @@ static int compact_unit(void *ctx, volatile int *cancel, stage_report *r, hdp_er
     if ((st.unknown_table || st.unknown_keys) && n > 0 && (size_t)n < sizeof(r->summary))
         snprintf(r->summary + n, sizeof(r->summary) - (size_t)n,
                  "; %" PRId64 " object(s) of unknown tables skipped, %" PRId64
-                 " unknown field(s) ignored",
+                 " field(s) outside the contract carried as extra columns",
                  st.unknown_table, st.unknown_keys);
     return rc;
 }

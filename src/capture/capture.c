@@ -19,6 +19,7 @@
 #include "core/timeutil.h"
 #include "io/fsutil.h"
 #include "io/lake.h"
+#include "lake/schema.h"
 
 #define MAX_TABLES 16
 
@@ -46,6 +47,11 @@ typedef struct capture {
     int64_t closed_seg;      /* the clamp's state stored with it */
     rowjson_meta meta;
     hdp_buf line;
+    struct {
+        uint32_t relid;
+        char why[200]; /* the relation breaks the contract ("" when it does not) */
+    } rels[MAX_TABLES];
+    size_t nrels;
     uint64_t closed_segments, rows;
 } capture;
 
@@ -213,13 +219,39 @@ static int cb_change(void *ctx, const cdc_tx *tx, const pgo_msg *m, hdp_err *e)
     c->meta.op = m->kind;
     c->meta.seq = tx->seq;
     buf_reset(&c->line);
-    rowjson_append(&c->line, &c->meta, m->rel, t);
+    const char *why = NULL;
+    for (size_t i = 0; i < c->nrels; i++)
+        if (c->rels[i].relid == m->rel->relid && c->rels[i].why[0])
+            why = c->rels[i].why;
+    rowjson_append(&c->line, &c->meta, m->rel, t, why);
     if (fwrite(c->line.data, 1, c->line.len, s->f) != c->line.len)
         return hdp_retry(e, "spool %s: %s", s->path, strerror(errno));
     XXH3_64bits_update(s->sum, c->line.data, c->line.len);
     s->rows++;
     s->bytes += c->line.len;
     c->rows++;
+    return HDP_OK;
+}
+
+/* A table's shape: checked against the contract, so lines of a relation that broke it (a
+ * column dropped, a type changed) carry the reason and are quarantined by compaction. */
+static int cb_relation(void *ctx, const pgo_relation *rel, hdp_err *e)
+{
+    (void)e;
+    capture *c = ctx;
+    size_t i = 0;
+    while (i < c->nrels && c->rels[i].relid != rel->relid)
+        i++;
+    if (i == MAX_TABLES)
+        return HDP_OK; /* more tables than the contract has: they carry no reason */
+    if (i == c->nrels)
+        c->nrels++;
+    c->rels[i].relid = rel->relid;
+    c->rels[i].why[0] = '\0';
+    const sch_table *t = sch_find(rel->relname, strlen(rel->relname));
+    if (t && sch_relation_check(t, rel, c->rels[i].why, sizeof(c->rels[i].why)) != 0)
+        log_warn("%s breaks the contract: %s (its changes are quarantined by compaction)",
+                 rel->relname, c->rels[i].why);
     return HDP_OK;
 }
 
@@ -232,7 +264,7 @@ static int cb_commit(void *ctx, const cdc_tx *tx, hdp_err *e)
 }
 
 static const cdc_callbacks callbacks = {
-    .begin = cb_begin, .change = cb_change, .commit = cb_commit};
+    .begin = cb_begin, .relation = cb_relation, .change = cb_change, .commit = cb_commit};
 
 /* ------------------------------------------------------------------ the stage */
 

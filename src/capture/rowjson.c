@@ -66,17 +66,20 @@ static void put_value(hdp_buf *out, uint32_t oid, const pgo_value *v)
 
 /* "_invalid":"city=hex:4f736cff; name=hex:…": the columns whose text was not UTF-8 (a source
  * database in SQL_ASCII can send such bytes), written null, their bytes kept in hex. */
-static void put_invalid(hdp_buf *out, const pgo_relation *rel, const pgo_tuple *t)
+static void put_invalid(hdp_buf *out, const pgo_relation *rel, const pgo_tuple *t,
+                        const char *violation)
 {
     static const char hex[] = "0123456789abcdef";
     hdp_buf v = HDP_BUF_INIT;
+    if (violation)
+        buf_puts(&v, violation);
     for (uint16_t i = 0; i < t->ncols && i < rel->ncols; i++) {
         const pgo_value *x = &t->vals[i];
         if (x->kind != 't' || utf8_valid(x->data, x->len))
             continue;
         if (v.len)
             buf_puts(&v, "; ");
-        buf_printf(&v, "%s=hex:", rel->cols[i].name);
+        buf_printf(&v, "%s: not valid UTF-8, hex:", rel->cols[i].name);
         for (uint32_t k = 0; k < x->len; k++) {
             buf_putc(&v, hex[(unsigned char)x->data[k] >> 4]);
             buf_putc(&v, hex[(unsigned char)x->data[k] & 15]);
@@ -88,7 +91,7 @@ static void put_invalid(hdp_buf *out, const pgo_relation *rel, const pgo_tuple *
 }
 
 void rowjson_append(hdp_buf *out, const rowjson_meta *m, const pgo_relation *rel,
-                    const pgo_tuple *t)
+                    const pgo_tuple *t, const char *contract_violation)
 {
     char ts[32];
     ts_format(m->commit_unix_us, ts);
@@ -113,8 +116,8 @@ void rowjson_append(hdp_buf *out, const rowjson_meta *m, const pgo_relation *rel
             unchanged += v->kind == 'u';
         }
     }
-    if (invalid) /* kept, as hex, for the quarantine record compaction makes of this line */
-        put_invalid(out, rel, t);
+    if (invalid || contract_violation) /* for the quarantine record compaction makes */
+        put_invalid(out, rel, t, contract_violation);
     if (unchanged) {
         buf_puts(out, ",\"_unchanged\":[");
         int first = 1;

@@ -231,7 +231,7 @@ int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_
         const jsonl_field *f = &sc->fields[i];
         if (f->klen == 8 && memcmp(f->key, "_invalid", 8) == 0) { /* capture's verdict */
             int n = f->kind == JV_STR ? (int)(f->vlen > 80 ? 80 : f->vlen) : 0;
-            snprintf(why_buf, 128, "not valid UTF-8 in the source: %.*s", n, f->val);
+            snprintf(why_buf, 128, "breaks the contract in the source: %.*s", n, f->val);
             *why = why_buf;
             return -1;
         }
@@ -262,6 +262,73 @@ int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_
         return bad(why_buf, why, "column op: not I, U or D%s%s", "", "");
     if (out[SCH_COMMIT_LSN].i < 0 || out[SCH_SEQ].i < 0)
         return bad(why_buf, why, "negative commit_lsn or seq%s%s", "", "");
+    return 0;
+}
+
+/* Is a PostgreSQL type (by OID) one the contract type ct may come from? */
+static int type_fits(pq_type ct, uint32_t oid)
+{
+    enum {
+        BOOL = 16,
+        INT8 = 20,
+        INT2 = 21,
+        INT4 = 23,
+        TEXT = 25,
+        BPCHAR = 1042,
+        VARCHAR = 1043,
+        TS = 1114,
+        TSTZ = 1184,
+        NUMERIC = 1700
+    };
+    switch (ct) {
+    case PQ_BOOLEAN:
+        return oid == BOOL;
+    case PQ_INT32:
+        return oid == INT4 || oid == INT2;
+    case PQ_INT64:
+        return oid == INT8 || oid == INT4 || oid == INT2;
+    case PQ_DECIMAL:
+        return oid == NUMERIC;
+    case PQ_TIMESTAMP_US:
+        return oid == TS || oid == TSTZ;
+    case PQ_STRING:
+        return oid == TEXT || oid == VARCHAR || oid == BPCHAR;
+    }
+    return 0;
+}
+
+static const char *type_word(pq_type ct)
+{
+    static const char *const w[] = {"boolean", "integer",   "integer",
+                                    "decimal", "timestamp", "text"};
+    return ct <= PQ_STRING ? w[ct] : "?";
+}
+
+long sch_column(const sch_table *t, const char *key, size_t klen)
+{
+    for (size_t c = 0; c < t->ncols; c++)
+        if (strlen(t->cols[c].name) == klen && memcmp(t->cols[c].name, key, klen) == 0)
+            return (long)c;
+    return -1;
+}
+
+int sch_relation_check(const sch_table *t, const pgo_relation *rel, char *why, size_t whylen)
+{
+    for (size_t c = SCH_NMETA; c < t->ncols; c++) {
+        int found = -1;
+        for (int k = 0; k < rel->ncols && found < 0; k++)
+            if (strcmp(rel->cols[k].name, t->cols[c].name) == 0)
+                found = k;
+        if (found < 0) {
+            snprintf(why, whylen, "column %s is missing in the source (dropped?)", t->cols[c].name);
+            return -1;
+        }
+        if (!type_fits(t->cols[c].type, rel->cols[found].type_oid)) {
+            snprintf(why, whylen, "column %s has type oid %u in the source, the contract says %s",
+                     t->cols[c].name, rel->cols[found].type_oid, type_word(t->cols[c].type));
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "format/jsonl.h"
+#include "format/pgoutput.h"
 #include "format/parquet_writer.h"
 
 #define SCH_MAX_COLS 24
@@ -47,6 +48,17 @@ const sch_table *sch_tables(size_t *count);
  * scanner's line or scratch buffer. */
 int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_t *unknown_keys,
             char why_buf[128], const char **why);
+
+/* Checks a source relation's shape against t's contract: every contract column present, of a
+ * compatible type (money numeric, ids integers, times timestamps, text text). Returns 0, or -1
+ * with a reason in why ("column ship_city is missing in the source", "column total is text in
+ * the source, the contract says decimal"). Capture and speed call it on every Relation
+ * message, so a schema change that breaks the contract is seen where changes enter, alike in
+ * both layers; columns the contract does not know are fine (they are carried along). */
+int sch_relation_check(const sch_table *t, const pgo_relation *rel, char *why, size_t whylen);
+
+/* Index of the column named key[0..klen) in t, or -1. */
+long sch_column(const sch_table *t, const char *key, size_t klen);
 
 /* Writes one mapped row to a Parquet writer opened with t->cols, ending the row. */
 int sch_write_row(const sch_table *t, const sch_value *row, pq_writer *w, hdp_err *e);

@@ -16,6 +16,7 @@
 #include "speed/speed_sink.h"
 #include "speed/speed_source.h"
 #include "speed/speed_tx.h"
+#include "lake/schema.h"
 
 enum { T_OTHER, T_ORDERS, T_ITEMS, T_PRODUCTS };
 
@@ -24,6 +25,7 @@ typedef struct rel_map {
     uint32_t relid;
     int kind;
     int col[5];
+    char why[200]; /* the relation breaks the contract ("" when it does not) */
 } rel_map;
 
 enum { O_ID, O_TOTAL, O_CITY, O_PAID, O_REFUNDED };
@@ -178,6 +180,9 @@ static void rel_learn(consumer *c, const pgo_relation *r)
     } else {
         m->kind = T_OTHER;
     }
+    const sch_table *t = sch_find(r->relname, strlen(r->relname));
+    if (m->kind != T_OTHER && t && sch_relation_check(t, r, m->why, sizeof(m->why)) != 0)
+        log_warn("%s breaks the contract: %s (its changes are quarantined)", r->relname, m->why);
 }
 
 /* ------------------------------------------------------------------ changes */
@@ -197,6 +202,10 @@ static void on_change(consumer *c, const pgo_msg *msg)
     if (m == NULL || m->kind == T_OTHER)
         return;
     const pgo_relation *rel = msg->rel;
+    if (m->why[0]) {
+        quarantine_tuple(c, rel, msg->kind == 'D' ? &msg->old_tuple : &msg->new_tuple, m->why);
+        return;
+    }
     if (m->kind == T_ORDERS) {
         speed_order_row o, n;
         const pgo_tuple *bad = NULL;
