@@ -32,6 +32,19 @@ class S3Server:
     secret_key: str
     region: str
     log_path: str
+    proc: object = dataclasses.field(default=None, repr=False)
+    args: list = dataclasses.field(default=None, repr=False)
+    cwd: str = dataclasses.field(default=None, repr=False)
+
+    def restart(self, down_seconds=0.0):
+        """Stops the server and starts it again on the same ports and data (chaos trials)."""
+        _stop(self.proc)
+        time.sleep(down_seconds)
+        log = open(self.log_path, "a")
+        self.proc = subprocess.Popen(self.args, cwd=self.cwd, stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        _wait_ready(self.endpoint, self.proc, self.log_path)
 
     def env(self, url):
         """Environment for hdp processes pointed at this server with lake URL `url`."""
@@ -118,11 +131,12 @@ def s3_server():
     proc = subprocess.Popen(args, cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     endpoint = "http://127.0.0.1:%d" % ports["s3.port"]
+    server = S3Server(endpoint, ACCESS_KEY, SECRET_KEY, REGION, log_path, proc, args, tmp)
     try:
         _wait_ready(endpoint, proc, log_path)
-        yield S3Server(endpoint, ACCESS_KEY, SECRET_KEY, REGION, log_path)
+        yield server
     finally:
-        _stop(proc)
+        _stop(server.proc)
         log.close()
         shutil.rmtree(tmp, ignore_errors=True)
 

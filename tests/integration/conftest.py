@@ -1,0 +1,16 @@
+"""pytest options and markers of the integration suite.
+
+    --chaos-trials N   how many randomized fault trials test_chaos.py runs (default 2, CI)
+    --chaos-seed S     the first trial's seed (default: from the clock); trial k uses S + k
+"""
+
+
+def pytest_addoption(parser):
+    parser.addoption("--chaos-trials", type=int, default=2,
+                     help="randomized fault trials of test_chaos.py (default 2)")
+    parser.addoption("--chaos-seed", type=int, default=None,
+                     help="seed of the first chaos trial (default: from the clock)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "chaos: randomized fault-injection trials (test_chaos.py)")
