@@ -33,16 +33,15 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG
 
 
-
-def env_int(name, default):
+def env_int(name, default, least=0):
     text = os.environ.get(name, default)
-    if not text.strip().isdigit():
-        raise ValueError(f"{name} must be a whole number, not {text!r}")
+    if not text.strip().isdigit() or int(text) < least:
+        raise ValueError(f"{name} must be a whole number >= {least}, not {text!r}")
     return int(text)
 
 
 HDP = shlex.quote(os.environ.get("HDP_BIN", "hdp"))
-INTERVAL = env_int("HDP_BATCH_INTERVAL", "120")
+INTERVAL = env_int("HDP_BATCH_INTERVAL", "120", least=1)
 RETRIES = env_int("HDP_AIRFLOW_RETRIES", "2")
 RETRY_DELAY = env_int("HDP_AIRFLOW_RETRY_DELAY", "30")
 TABLES = ("customers", "products", "orders", "order_items")
@@ -74,6 +73,7 @@ with DAG(
     marts = hdp_run("marts", "marts")
     publish = hdp_run("publish", "publish")
     notify = hdp_run("notify", "notify", trigger_rule="all_done", retries=0)
+    # Fails the DAG run when any batch task failed (the run's state follows its last tasks).
     watcher = BashOperator(
         task_id="watcher",
         bash_command="echo 'a task of hdp_batch failed' >&2; exit 1",

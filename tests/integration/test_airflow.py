@@ -107,7 +107,9 @@ def test_dag_parses_with_its_tasks_dependencies_and_schedule(airflow_py, tmp_pat
 
     d = probe(airflow_py, tmp_path, HDP_BATCH_INTERVAL="two minutes")
     assert d["dags"] == [] and len(d["errors"]) == 1
-    assert "HDP_BATCH_INTERVAL must be a whole number" in list(d["errors"].values())[0]
+    assert "HDP_BATCH_INTERVAL must be a whole number >= 1" in list(d["errors"].values())[0]
+    d = probe(airflow_py, tmp_path, HDP_BATCH_INTERVAL="0")
+    assert d["dags"] == [] and "HDP_BATCH_INTERVAL" in list(d["errors"].values())[0]
 
 
 # ------------------------------------------------------------------ against a real stack
