@@ -12,7 +12,12 @@
 
 #include "cmd/opts.h"
 #include "core/log.h"
+#include "core/timeutil.h"
+#include "io/pg.h"
+#include "notify/notify.h"
+#include "notify/outbox.h"
 #include "orchestrate/driver.h"
+#include "orchestrate/run_message.h"
 #include "orchestrate/runlog.h"
 #include "orchestrate/stages.h"
 
@@ -64,6 +69,29 @@ static int usage_tasks(const char *what)
     return EXIT_USAGE;
 }
 
+/* A run of its own (not one of the scheduler's, which alerts by itself) queues its alert:
+ * always when it failed — under Airflow, `hdp run notify` then sends it — and, for a whole
+ * DAG run that moved data, its summary. */
+static void alert(const hdp_config *cfg, int64_t run_id, int ok, int whole_dag, double secs)
+{
+    if (!notify_enabled(cfg) || run_id == 0 || (ok && !whole_dag))
+        return;
+    PGconn *c = NULL;
+    hdp_err e;
+    if (pg_open(&c, cfg->dwh_dsn, NULL, NULL, &e) != HDP_OK) {
+        log_warn("alerts: run %lld: %s", (long long)run_id, e.msg);
+        return;
+    }
+    hdp_buf text = HDP_BUF_INIT;
+    int moved = 0;
+    if (run_message(cfg, c, run_id, secs, &text, &moved, &e) != HDP_OK)
+        log_warn("alerts: run %lld: %s", (long long)run_id, e.msg);
+    else if (!ok || moved)
+        outbox_enqueue(c, run_id, ok ? "success" : "failure", text.data, &e);
+    buf_free(&text);
+    PQfinish(c);
+}
+
 /* One round: the tasks in order, each through the driver, stopping at the first failure. */
 static int run_round(const hdp_config *cfg, const run_args *a, const hdp_stage *const *tasks,
                      const char *dag, runlog *rl, hdp_err *e)
@@ -73,6 +101,7 @@ static int run_round(const hdp_config *cfg, const run_args *a, const hdp_stage *
                      .rebuild = a->rebuild,
                      .retention_s = a->retention};
     driver_opts o = {.max_attempts = (int)a->attempts, .timeout_ms = a->timeout * 1000};
+    int64_t t0 = mono_us();
     int64_t run_id =
         a->run_id ? a->run_id : runlog_run_begin(rl, dag, a->trigger ? a->trigger : "cli");
     int rc = HDP_OK;
@@ -89,8 +118,10 @@ static int run_round(const hdp_config *cfg, const run_args *a, const hdp_stage *
             hdp_err_prefix(e, "%s: ", t->name);
         runlog_task_end(rl, tr, rc == HDP_OK, res.attempts, &r, rc == HDP_OK ? NULL : e->msg);
     }
-    if (a->run_id == 0)
+    if (a->run_id == 0) {
         runlog_run_end(rl, run_id, rc == HDP_OK, rc == HDP_OK ? NULL : e->msg);
+        alert(cfg, run_id, rc == HDP_OK, tasks == batch_dag, (double)(mono_us() - t0) / 1e6);
+    }
     return rc;
 }
 
@@ -107,12 +138,17 @@ int cmd_run(int argc, char **argv, hdp_config *cfg)
     const hdp_stage *one[2] = {NULL, NULL};
     const hdp_stage *const *tasks = batch_dag;
     const char *dag = "batch";
+    char dag_name[80];
     if (strcmp(pos[0], "batch") != 0 && strcmp(pos[0], "dag") != 0) {
         one[0] = stage_find(pos[0]);
         if (one[0] == NULL || one[0]->kind != STAGE_BATCH)
             return usage_tasks(pos[0]);
         tasks = one;
         dag = one[0]->name;
+        if (a.table && strcmp(dag, "compact") == 0) { /* Airflow's per-table tasks, told apart */
+            snprintf(dag_name, sizeof(dag_name), "compact:%.60s", a.table);
+            dag = dag_name;
+        }
     }
     cmd_install_stop_handlers();
     runlog *rl = runlog_open(cfg->dwh_dsn);
