@@ -198,7 +198,9 @@ def test_dags_test_runs_the_batch_to_success(airflow_py, home, st):
     runs = hdp_runs_after(st, before)
     assert sorted(r[3] for r in runs) == sorted(HDP_TASKS), runs
     assert all(r[1] == "airflow" and r[2] == "success" and r[4] == "success" for r in runs), runs
-    assert sorted(r[0] for r in runs) == sorted(HDP_TASKS)  # one hdp run per Airflow task
+    assert sorted(r[3] for r in runs) == sorted(HDP_TASKS)  # one hdp run per Airflow task
+    assert sorted(r[0] for r in runs if r[3] == "compact") == [
+        "compact:customers", "compact:order_items", "compact:orders", "compact:products"]
     assert sum(r[5] or 0 for r in runs if r[3] == "compact") > 3000  # orders, lines, customers
     w = watermark(st)
     assert w is not None and w >= closed, (w, closed)
