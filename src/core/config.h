@@ -34,6 +34,10 @@ typedef struct hdp_config {
     long http_threads;
     long speed_batch_ms;
     long serve_cache_ms;
+    long http_max_conns;
+    long http_per_addr;
+    long http_header_timeout; /* seconds */
+    long http_idle_timeout;   /* seconds */
 
     /* Derived from the values above by config_load(). */
     hdp_redis_addr redis;
