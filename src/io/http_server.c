@@ -496,10 +496,13 @@ static void expire(http_worker *w)
         http_conn *c;
         while ((c = w->lists[l].head) != NULL && c->since + to <= w->now) {
             if (l == L_HEAD && c->in_len > c->in_off) {
+                /* answered like any refused request: 408, then a lingering close (the
+                 * client may still be sending; a plain close could reset the answer away) */
                 atomic_fetch_add(&s->header_timeouts, 1);
-                server_count_error(s, 408);
-                http_write_refusal(c->fd, 408, "request_timeout",
-                                   "the request did not arrive in time");
+                conn_queue_error(w, c, 408, "request_timeout",
+                                 "the request did not arrive in time");
+                conn_flush(w, c);
+                continue;
             } else if (l == L_HEAD || l == L_IDLE) {
                 atomic_fetch_add(&s->idle_timeouts, 1);
             } else if (l == L_WRITE) {
