@@ -227,13 +227,18 @@ static void conn_new(http_worker *w, int fd, const struct sockaddr_storage *ss)
     c->events = EPOLLIN;
 }
 
-/* Closes w's oldest idle or slow connection (lingering ones first); 0 when it has none. */
+/* Closes w's oldest idle or slow connection: lingering ones first, then the one waiting
+ * longest among idle ones, slow senders and stalled readers. 0 when it has none. */
 static int evict_oldest(http_worker *w)
 {
     http_conn *c = w->lists[L_LINGER].head;
     if (c == NULL) {
-        http_conn *a = w->lists[L_IDLE].head, *b = w->lists[L_HEAD].head;
-        c = a == NULL ? b : b == NULL ? a : a->since <= b->since ? a : b;
+        static const int from[] = {L_IDLE, L_HEAD, L_WRITE};
+        for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+            http_conn *h = w->lists[from[i]].head;
+            if (h != NULL && (c == NULL || h->since < c->since))
+                c = h;
+        }
     }
     if (c == NULL)
         return 0;
@@ -588,7 +593,8 @@ static void *worker_main(void *arg)
         if (!w->listening && w->now >= w->accept_resume_at)
             set_listening(w, 1);
         atomic_store_explicit(&w->nevict_pub,
-                              (int)(w->lists[L_HEAD].n + w->lists[L_IDLE].n + w->lists[L_LINGER].n),
+                              (int)(w->lists[L_HEAD].n + w->lists[L_IDLE].n + w->lists[L_WRITE].n +
+                                    w->lists[L_LINGER].n),
                               memory_order_relaxed);
         free_graveyard(w);
     }

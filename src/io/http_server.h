@@ -21,8 +21,9 @@
  *    that makes no progress for as long is dropped;
  *  - an idle keep-alive connection is closed after idle_timeout_ms;
  *  - at most max_conns connections (lowered to fit RLIMIT_NOFILE); at the cap the oldest idle
- *    or slow connection is closed to admit a new one; only when none is left is the new one
- *    answered 503 and closed.
+ *    or slow connection (slow sender, stalled reader) is closed to admit a new one; only when
+ *    none is left (all busy or streaming) is the new one answered 503 and closed. The cap may
+ *    be passed by a few connections for the moment another worker takes to close its oldest.
  *
  * Streams (Server-Sent Events). A handler may answer with http_respond_stream(): the headers
  * go out, the connection stays open on a channel, and http_server_broadcast() sends an event
