@@ -34,12 +34,23 @@ void http_respond_status(http_response *res, int status, const char *ctype)
 void http_respond(http_response *res, int status, const char *ctype, const void *body, size_t len)
 {
     http_respond_status(res, status, ctype);
+    res->static_body = NULL;
     buf_reset(&res->body);
     buf_append(&res->body, body, len);
 }
 
+void http_respond_static(http_response *res, int status, const char *ctype, const void *body,
+                         size_t len)
+{
+    http_respond_status(res, status, ctype);
+    buf_reset(&res->body);
+    res->static_body = body;
+    res->static_len = len;
+}
+
 hdp_buf *http_response_body(http_response *res)
 {
+    res->static_body = NULL;
     return &res->body;
 }
 
@@ -56,6 +67,7 @@ static void put_json_error(hdp_buf *b, const char *code, const char *msg)
 void http_respond_error(http_response *res, int status, const char *code, const char *msg)
 {
     http_respond_status(res, status, "application/json");
+    res->static_body = NULL;
     buf_reset(&res->body);
     put_json_error(&res->body, code, msg);
 }
@@ -243,6 +255,7 @@ static void dispatch(http_worker *w, http_conn *c)
     http_response *res = &w->res;
     res->status = 0;
     res->stream = 0;
+    res->static_body = NULL;
     snprintf(res->ctype, sizeof(res->ctype), "application/octet-stream");
     buf_reset(&res->body);
     buf_reset(&res->headers);
@@ -268,14 +281,21 @@ static void dispatch(http_worker *w, http_conn *c)
             c->close_after = 1;
             return;
         }
-        buf_append(o, res->body.data, res->body.len);
+        if (res->static_body != NULL)
+            buf_append(o, res->static_body, res->static_len);
+        else
+            buf_append(o, res->body.data, res->body.len);
         c->streaming = 1;
         memcpy(c->channel, res->channel, sizeof(c->channel));
         worker_add_stream(w, c);
         return;
     }
-    compose(w, c, res->status, res->ctype, &res->headers, res->body.data, res->body.len, head_only,
-            keep);
+    if (res->static_body != NULL)
+        compose(w, c, res->status, res->ctype, &res->headers, res->static_body, res->static_len,
+                head_only, keep);
+    else
+        compose(w, c, res->status, res->ctype, &res->headers, res->body.data, res->body.len,
+                head_only, keep);
     if (!keep)
         c->close_after = 1;
 }

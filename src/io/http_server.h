@@ -66,6 +66,10 @@ typedef void (*http_handler_fn)(void *ctx, const http_request *req, http_respons
 
 /* Sets status, content type (copied) and body (copied). */
 void http_respond(http_response *res, int status, const char *ctype, const void *body, size_t len);
+/* Sets status, content type (copied) and a body that is not copied: it must stay valid and
+ * unchanged while the server runs (a string literal, a document built at start). */
+void http_respond_static(http_response *res, int status, const char *ctype, const void *body,
+                         size_t len);
 /* Sets status and content type; the body is what the caller appends to http_response_body(). */
 void http_respond_status(http_response *res, int status, const char *ctype);
 /* The body buffer of res (empty when the handler starts), for rendering in place. */

@@ -76,6 +76,8 @@ struct http_response {
     int status;
     char ctype[128];
     hdp_buf body;
+    const char *static_body; /* instead of body when not NULL */
+    size_t static_len;
     hdp_buf headers; /* extra "Name: value\r\n" lines */
     int stream;
     char channel[HTTP_CHANNEL_MAX];

@@ -153,7 +153,7 @@ static void do_health(hdp_server *s, http_response *res)
     }
     static const char ok[] = "{\"status\":\"ok\",\"redis\":\"ok\"}";
     metrics_request(&s->metrics, EP_HEALTH, 200);
-    http_respond(res, 200, JSON, ok, sizeof(ok) - 1);
+    http_respond_static(res, 200, JSON, ok, sizeof(ok) - 1);
 }
 
 static void do_metrics(hdp_server *s, const http_request *req, http_response *res)
@@ -184,7 +184,8 @@ static void do_static(hdp_server *s, http_response *res, serve_endpoint ep)
                       : ep == EP_DOCS  ? serve_docs_html
                                        : serve_index_html;
     metrics_request(&s->metrics, ep, 200);
-    http_respond(res, 200, ep == EP_OPENAPI ? JSON : "text/html; charset=utf-8", doc, strlen(doc));
+    http_respond_static(res, 200, ep == EP_OPENAPI ? JSON : "text/html; charset=utf-8", doc,
+                        strlen(doc));
 }
 
 /* Constant-time comparison of the Authorization header with "Bearer <token>". */
