@@ -7,11 +7,13 @@
 #                   LAKE_BENCH_ARGS="--events 200000 --no-spark",
 #                   VAULT_BENCH_ARGS=--quick for a short run)
 #   make lint       cppcheck + clang-format check
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60) on its corpus
+#   make fuzz-smoke the same for 20 s each (CI)
 #   make deps       install missing Debian packages and the test virtualenv
 
 .DEFAULT_GOAL := all
 CC      ?= cc
-PKGS    := libpq hiredis jansson libcrypto libcurl libzstd
+PKGS    := libpq hiredis jansson libcrypto libcurl libzstd libxxhash
 CSTD    := -std=c17 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 INCS    := -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -29,32 +31,57 @@ build/gen/embedded.c: $(EMBED) scripts/embed.sh
 	@mkdir -p $(@D)
 	scripts/embed.sh $@ $(EMBED)
 
-# Build flavours share the source list; each gets its own object folder.
+# Build flavours share the source list; each gets its own object folder (and may name its
+# own compiler as the 4th argument).
 define flavour
+$(1)_CC   := $(or $(4),$$(CC))
 $(1)_OBJ  := $$(LIB_SRC:%.c=$(2)/obj/%.o) $(2)/obj/embedded.o
 $(1)_TEST := $$(UNIT_SRC:tests/unit/%.c=$(2)/tests/%)
 $(2)/obj/%.o: %.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $(3) -c $$< -o $$@
+	$$($(1)_CC) $$(CFLAGS) $(3) -c $$< -o $$@
 $(2)/obj/embedded.o: build/gen/embedded.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $(3) -c $$< -o $$@
+	$$($(1)_CC) $$(CFLAGS) $(3) -c $$< -o $$@
 $(2)/libhdp.a: $$($(1)_OBJ)
 	@rm -f $$@
 	ar rcs $$@ $$^
 $(2)/hdp: $(2)/obj/src/hdp.o $(2)/libhdp.a
-	$$(CC) $(3) $$^ -o $$@ $$(LIBS)
+	$$($(1)_CC) $(3) $$^ -o $$@ $$(LIBS)
 $(2)/tests/%: tests/unit/%.c $(2)/libhdp.a tests/unit/unit.h
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $(3) -Itests/unit $$< $(2)/libhdp.a -o $$@ $$(LIBS) $$(shell pkg-config --libs cmocka)
+	$$($(1)_CC) $$(CFLAGS) $(3) -Itests/unit $$< $(2)/libhdp.a -o $$@ $$(LIBS) $$(shell pkg-config --libs cmocka)
 -include $$($(1)_OBJ:.o=.d) $(2)/obj/src/hdp.d
 endef
 
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 $(eval $(call flavour,REL,build,))
 $(eval $(call flavour,ASAN,build/asan,$(SAN)))
+# The library again with libFuzzer's coverage hooks, for tests/fuzz/ (clang only; clang's
+# -Wstring-concatenation flags the multi-line SQL literals of tables of statements).
+FUZZ_CC  ?= clang
+FUZZ_SAN := $(SAN) -Wno-string-concatenation
+$(eval $(call flavour,FUZZ,build/fuzz,$(FUZZ_SAN) -fsanitize=fuzzer-no-link,$(FUZZ_CC)))
 
-.PHONY: all asan deps test unit unit-asan integration demo bench lint format clean readme-config
+# Fuzzing: one libFuzzer target per parser of outside bytes (tests/fuzz/fuzz_<name>.c), each
+# with a committed seed corpus tests/fuzz/corpus/<name>/. The same target linked with a
+# plain main() (tests/fuzz/replay.c) against the ASan library replays that corpus as a unit
+# test. `make fuzz` writes new inputs to build/fuzz/work/<name>/ and crashes to
+# build/fuzz/crash/, never into the committed corpus.
+FUZZ_NAMES   := $(sort $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_BIN     := $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+FUZZ_REPLAY  := $(FUZZ_NAMES:%=build/asan/fuzz/replay_%)
+FUZZ_SECONDS ?= 60
+FUZZ_ARGS    ?=
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h build/fuzz/libhdp.a
+	$(FUZZ_CC) $(CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -Itests/fuzz $< build/fuzz/libhdp.a -o $@ $(LIBS)
+build/asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h build/asan/libhdp.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Itests/fuzz -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' $< \
+	  tests/fuzz/replay.c build/asan/libhdp.a -o $@ $(LIBS)
+
+.PHONY: all asan deps test unit unit-asan integration demo bench lint format clean readme-config \
+	fuzz fuzz-build fuzz-smoke
 all: build/hdp
 
 asan: build/asan/hdp
@@ -65,8 +92,17 @@ deps:
 unit: $(REL_TEST)
 	@tests/unit/run.sh build/tests $(REL_TEST)
 
-unit-asan: $(ASAN_TEST)
-	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/unit/run.sh build/asan/tests $(ASAN_TEST)
+unit-asan: $(ASAN_TEST) $(FUZZ_REPLAY)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/unit/run.sh build/asan/tests $(ASAN_TEST) $(FUZZ_REPLAY)
+
+fuzz-build: $(FUZZ_BIN)
+
+# Each target for FUZZ_SECONDS; stops at the first crash, leak, timeout or failed invariant.
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_ARGS) -- $(FUZZ_NAMES)
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 integration: build/hdp
 	@.venv/bin/python -m pytest -q -x tests/integration $(PYTEST_ARGS)
@@ -95,7 +131,7 @@ format:
 	clang-format -i $(SRC) $(shell find src -name '*.h')
 
 readme-config: build/hdp
-	build/hdp config --markdown
+	scripts/readme-config.sh
 
 clean:
 	rm -rf build

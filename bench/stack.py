@@ -73,6 +73,7 @@ class Stack:
             "HDP_HTTP_ADDR": f"127.0.0.1:{self.http_port}",
             "HDP_VAR_DIR": os.path.join(self.dir, "var"),
             "HDP_LAKE_URL": f"file://{self.dir}/lake",
+            "HDP_CLICKHOUSE_URL": "",  # no marts in these benchmarks (yet)
         })
         self.env.update(self.extra_env)
         self.hdp("init")

@@ -6,8 +6,10 @@ cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential pkg-config
   libpq-dev libhiredis-dev libjansson-dev libssl-dev
-  libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev
-  postgresql redis-server cppcheck clang-format wrk valgrind)
+  libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev libxxhash-dev
+  postgresql redis-server clickhouse-server clickhouse-client
+  cppcheck clang-format wrk valgrind
+  clang libclang-rt-dev)  # clang + compiler-rt: libFuzzer and the sanitizers of `make fuzz`
 
 missing=()
 for p in "${APT_PKGS[@]}"; do
@@ -19,6 +21,8 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   # The Debian postgresql package starts a cluster on 5432; hdp never relies on it.
+  # clickhouse-server (Debian 12: 18.16) is only the binary for hdp: `hdp up` and the tests
+  # run their own servers with their own configuration.
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

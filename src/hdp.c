@@ -5,57 +5,115 @@
 #include "cmd/cmd.h"
 #include "core/log.h"
 
-#define NOT_BUILT "(not built yet)\n"
-
 const hdp_command hdp_commands[] = {
-    {"init", cmd_init, "Create databases, schemas, publication and replication slots (idempotent).",
-     "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
-    {"up", cmd_up,
-     "Run a local stack: private PostgreSQL and Redis under HDP_VAR_DIR, then init,\n"
-     "speed, capture, the batch DAG every HDP_BATCH_INTERVAL s and serve (and a live order\n"
-     "stream with --generate-rate).",
-     "Options:\n  --generate-rate R   also place R orders a second\n"
-     "  --no-services       do not start PostgreSQL and Redis (use the configured ones)\n"
-     "  --no-init           do not run `hdp init` first\n"
-     "Data and one log per process under HDP_VAR_DIR (pg/, redis/, run/, log/, lake/).\n"
-     "Children exiting unexpectedly are restarted with backoff (1 s doubling to 30 s).\n"
-     "Ctrl-C stops everything it started. After a kill -9 of `hdp up`, PostgreSQL (run by\n"
-     "pg_ctl) keeps running; the next `hdp up` reuses it.\n"},
-    {"generate", cmd_generate, "Write a realistic shop workload into the source database.",
-     "Options:\n  --orders N --days D   backfill N orders paid over the last D days (D: 30)\n"
-     "  --rate R --duration S place R orders a second for S seconds (0: until stopped)\n"
-     "  --seed S              deterministic for a given seed (default 1)\n"
-     "  --customers N         customers to create when fewer exist (default 5000)\n"
-     "  --products N          products to create when fewer exist (default 500)\n"},
-    {"capture", cmd_capture,
-     "Stream changes from slot hdp_lake into the raw zone of the lake (JSON Lines).",
-     "Runs until SIGTERM/SIGINT; one object per table and segment, published when the\n"
-     "segment closes; reconnects to PostgreSQL and the lake with backoff.\n"},
-    {"speed", cmd_speed, "Stream changes from slot hdp_speed into per-segment aggregates in Redis.",
-     "Runs until SIGTERM/SIGINT; reconnects to PostgreSQL and Redis with backoff.\n"},
-    {"serve", cmd_serve, "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",
-     "Runs until SIGTERM/SIGINT.\n"},
-    {"scheduler", cmd_not_built, "Run the batch DAG every HDP_BATCH_INTERVAL seconds.", NOT_BUILT},
-    {"run", cmd_run, "Run one batch task or the whole DAG once (or --every S seconds).",
-     "Arguments: TASK|dag [--every SECONDS] [--row-group-rows N]\n"
-     "Tasks:\n  compact   raw JSON Lines of closed segments -> Parquet in curated/, published\n"
-     "            through curated/_manifests/<table>/v<N>.json; bad lines -> quarantine/\n"
-     "  vault     curated files not yet loaded -> Data Vault 2.0 in dwh (one transaction:\n"
-     "            hubs, links, satellites, PIT; contract violations -> ops.quarantine)\n"
-     "  dag       every task, in order\n"
-     "Options:\n  --every S           repeat every S seconds until SIGTERM/SIGINT\n"
-     "  --row-group-rows N  rows per Parquet row group (default 1048576)\n"
-     "Prints one summary line per task and run. Exit 2 on an unknown task, 1 on a failure.\n"},
-    {"status", cmd_status, "Show consumers' replication lag and the health of each service.",
-     "Options:\n  --json   machine-readable output\n"},
-    {"reconcile", cmd_reconcile,
-     "Compare every answer the API serves with ground truth computed by SQL on the source.",
-     "Options:\n  --url URL   API base URL (default http://HDP_HTTP_ADDR)\n"
-     "  --wait S    seconds to wait for the speed layer to catch up (default 60)\n"
-     "Exits 1 on any mismatch.\n"},
-    {"config", cmd_config, "Print the effective configuration (secrets masked).",
-     "Options:\n  --markdown   print the README table of variables\n"},
-    {NULL, NULL, NULL, NULL},
+    {.name = "init",
+     .run = cmd_init,
+     .summary =
+         "Create databases, schemas, publication, slots and ClickHouse's marts (idempotent).",
+     .usage =
+         "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
+    {.name = "up",
+     .run = cmd_up,
+     .summary =
+         "Run a local stack: private PostgreSQL, Redis and ClickHouse under HDP_VAR_DIR, then\n"
+         "init, speed, capture, the batch DAG every HDP_BATCH_INTERVAL s and serve (and a live\n"
+         "order stream with --generate-rate).",
+     .usage =
+         "Options:\n  --generate-rate R   also place R orders a second\n"
+         "  --no-services       do not start PostgreSQL, Redis and ClickHouse (use the configured\n"
+         "                      ones)\n"
+         "  --no-init           do not run `hdp init` first\n"
+         "Data and one log per process under HDP_VAR_DIR (pg/, redis/, clickhouse/, run/, log/,\n"
+         "lake/). ClickHouse listens on the port of HDP_CLICKHOUSE_URL (native TCP: that port +\n"
+         "877); with HDP_CLICKHOUSE_URL empty it is not started.\n"
+         "Children exiting unexpectedly are restarted with backoff (1 s doubling to 30 s).\n"
+         "Ctrl-C stops everything it started. After a kill -9 of `hdp up`, PostgreSQL (run by\n"
+         "pg_ctl) keeps running; the next `hdp up` reuses it.\n"},
+    {.name = "generate",
+     .run = cmd_generate,
+     .summary = "Write a realistic shop workload into the source database.",
+     .usage =
+         "Options:\n  --orders N --days D   backfill N orders paid over the last D days (D: 30)\n"
+         "  --rate R --duration S place R orders a second for S seconds (0: until stopped)\n"
+         "  --seed S              deterministic for a given seed (default 1)\n"
+         "  --customers N         customers to create when fewer exist (default 5000)\n"
+         "  --products N          products to create when fewer exist (default 500)\n"},
+    {.name = "capture",
+     .run = cmd_capture,
+     .summary = "Stream changes from slot hdp_lake into the raw zone of the lake (JSON Lines).",
+     .usage = "Runs until SIGTERM/SIGINT; one object per table and segment, published when the\n"
+              "segment closes. A source or lake that is away is retried with backoff; wrong\n"
+              "credentials, a missing slot or bucket exit 1 with one line.\n"},
+    {.name = "speed",
+     .run = cmd_speed,
+     .summary = "Stream changes from slot hdp_speed into per-segment aggregates in Redis.",
+     .usage =
+         "Runs until SIGTERM/SIGINT. PostgreSQL or Redis away is retried with backoff; wrong\n"
+         "credentials, a missing slot, or a Redis that lost the speed layer's data exit 1 with\n"
+         "one line (then: `hdp rebuild speed`).\n"},
+    {.name = "serve",
+     .run = cmd_serve,
+     .summary = "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",
+     .usage = "Runs until SIGTERM/SIGINT.\n"},
+    {.name = "scheduler",
+     .run = cmd_scheduler,
+     .summary = "Run the batch DAG every HDP_BATCH_INTERVAL seconds (with hot standby).",
+     .usage = "Runs compact -> vault -> marts -> publish every HDP_BATCH_INTERVAL seconds, each\n"
+              "task as `hdp run TASK`, and starts a run at once when POST /api/v1/pipeline/runs\n"
+              "asks for one. Only one scheduler is active (a PostgreSQL advisory lock in dwh);\n"
+              "others wait as hot standbys and take over when it stops. Every run and task is\n"
+              "recorded in dwh.ops.run/task_run; with TELEGRAM_TOKEN and TELEGRAM_CHAT_ID set, a\n"
+              "summary of each run that moved data and an alert for each failed one go to\n"
+              "Telegram (queued in dwh.ops.notification; Telegram being down delays messages,\n"
+              "never runs). SIGTERM stops the running task cleanly.\n",
+     .opts = cmd_scheduler_opts},
+    {.name = "run",
+     .run = cmd_run,
+     .summary = "Run one batch task or the whole batch DAG once (or --every S seconds).",
+     .usage =
+         "Arguments: TASK|batch [OPTIONS]\n"
+         "Tasks:\n  compact   raw JSON Lines of closed segments -> Parquet in curated/, published\n"
+         "            through curated/_manifests/<table>/v<N>.json; bad lines -> quarantine/\n"
+         "  vault     curated files not yet loaded -> Data Vault 2.0 in dwh (one transaction:\n"
+         "            hubs, links, satellites, PIT; contract violations -> ops.quarantine)\n"
+         "  marts     vault versions of completed segments -> ClickHouse facts (fact_order,\n"
+         "            fact_order_line), partition by partition (--rebuild: all of them)\n"
+         "  publish   batch watermark W = what compact, vault and marts all completed ->\n"
+         "            dwh.ops.watermark and Redis; old speed buckets dropped\n"
+         "  batch     every task above, in order, stopping at the first failure (also: dag)\n"
+         "  notify    the alerts' outbox -> Telegram (hdp scheduler does this by itself)\n"
+         "  gc        manifests beyond the newest HDP_GC_KEEP_MANIFESTS and curated files no\n"
+         "            retained manifest lists, older than HDP_GC_RETENTION, removed\n"
+         "Prints one summary line per task; every run and task goes to dwh.ops.run/task_run.\n"
+         "Transient failures are retried (--attempts) with backoff; exit 2 on an unknown task,\n"
+         "1 on a failure.\n",
+     .opts = cmd_run_opts},
+    {.name = "rebuild",
+     .run = cmd_rebuild,
+     .summary = "Recompute the speed layer from the lake after Redis lost its data.",
+     .usage = "Arguments: speed [OPTIONS]\n"
+              "Stop `hdp speed` first. Creates slot hdp_speed anew, waits for `hdp capture` to\n"
+              "close the segment holding its start, replays every transaction before it from the\n"
+              "raw zone through the speed layer's own logic, and replaces Redis's speed keys in\n"
+              "one transaction (segments above the batch watermark and all of today and\n"
+              "yesterday). Then start `hdp speed` again. (The marts: `hdp run marts --rebuild`.)\n",
+     .opts = cmd_rebuild_opts},
+    {.name = "status",
+     .run = cmd_status,
+     .summary = "Show consumers' replication lag and the health of each service.",
+     .usage = "Options:\n  --json   machine-readable output\n"},
+    {.name = "reconcile",
+     .run = cmd_reconcile,
+     .summary =
+         "Compare every answer the API serves with ground truth computed by SQL on the source.",
+     .usage = "Options:\n  --url URL   API base URL (default http://HDP_HTTP_ADDR)\n"
+              "  --wait S    seconds to wait for the speed layer to catch up (default 60)\n"
+              "Exits 1 on any mismatch.\n"},
+    {.name = "config",
+     .run = cmd_config,
+     .summary = "Print the effective configuration (secrets masked).",
+     .usage = "Options:\n  --markdown   print the README table of variables\n"},
+    {.name = NULL},
 };
 
 static void usage(FILE *out)
@@ -65,8 +123,7 @@ static void usage(FILE *out)
     for (const hdp_command *c = hdp_commands; c->name; c++) {
         const char *nl = strchr(c->summary, '\n');
         int n = nl ? (int)(nl - c->summary) : (int)strlen(c->summary);
-        fprintf(out, "  %-10s %.*s%s\n", c->name, n, c->summary,
-                c->run == cmd_not_built ? " (not built yet)" : "");
+        fprintf(out, "  %-10s %.*s\n", c->name, n, c->summary);
     }
     fprintf(out, "\nRun 'hdp COMMAND --help' for a command's options.\n"
                  "\nConfiguration (environment, then ./.env, then defaults):\n");

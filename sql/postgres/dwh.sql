@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS vault.sat_customer (
     record_source text        NOT NULL,
     source_lsn    bigint      NOT NULL,
     source_seq    int         NOT NULL,
+    source_segment bigint,
     PRIMARY KEY (hk_customer, load_dts)
 );
 
@@ -99,6 +100,7 @@ CREATE TABLE IF NOT EXISTS vault.sat_product (
     record_source text        NOT NULL,
     source_lsn    bigint      NOT NULL,
     source_seq    int         NOT NULL,
+    source_segment bigint,
     PRIMARY KEY (hk_product, load_dts)
 );
 
@@ -120,6 +122,7 @@ CREATE TABLE IF NOT EXISTS vault.sat_order (
     record_source text        NOT NULL,
     source_lsn    bigint      NOT NULL,
     source_seq    int         NOT NULL,
+    source_segment bigint,
     PRIMARY KEY (hk_order, load_dts)
 );
 
@@ -134,8 +137,18 @@ CREATE TABLE IF NOT EXISTS vault.sat_order_line (
     record_source    text        NOT NULL,
     source_lsn       bigint      NOT NULL,
     source_seq       int         NOT NULL,
+    source_segment   bigint,
     PRIMARY KEY (hk_order_product, load_dts)
 );
+
+-- The segment of each version's commit (core/segment.h): what the marts attribute a change
+-- to, so batch and speed layers agree by construction. Added after the first release; a
+-- vault loaded before has NULL there (`hdp run marts --rebuild` needs a reload then).
+ALTER TABLE vault.sat_customer ADD COLUMN IF NOT EXISTS source_segment bigint;
+ALTER TABLE vault.sat_product ADD COLUMN IF NOT EXISTS source_segment bigint;
+ALTER TABLE vault.sat_order ADD COLUMN IF NOT EXISTS source_segment bigint;
+ALTER TABLE vault.sat_order_line ADD COLUMN IF NOT EXISTS source_segment bigint;
+CREATE INDEX IF NOT EXISTS sat_order_segment_idx ON vault.sat_order (source_segment);
 
 -- ------------------------------------------------------------------ point-in-time tables
 
@@ -205,3 +218,92 @@ CREATE TABLE IF NOT EXISTS ops.quarantine (
     record        jsonb       NOT NULL
 );
 CREATE INDEX IF NOT EXISTS quarantine_load_idx ON ops.quarantine (load_id);
+
+-- ------------------------------------------------------------------ pipeline runs
+
+-- One row per run of the batch DAG (or of one task): who started it, how it ended. Written
+-- by `hdp run`, `hdp scheduler` and the API's POST /api/v1/pipeline/runs.
+CREATE TABLE IF NOT EXISTS ops.run (
+    run_id        bigserial   PRIMARY KEY,
+    dag           text        NOT NULL,             -- 'batch', or the one task run
+    trigger       text        NOT NULL,             -- cli | scheduler | api | airflow
+    status        text        NOT NULL CHECK (status IN ('running', 'success', 'failed')),
+    started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at   timestamptz,
+    host          text,
+    pid           int,
+    error         text
+);
+CREATE INDEX IF NOT EXISTS run_started_idx ON ops.run (started_at DESC);
+
+-- One row per task of a run: attempts, what it moved, the segment range, the error.
+CREATE TABLE IF NOT EXISTS ops.task_run (
+    task_run_id   bigserial   PRIMARY KEY,
+    run_id        bigint      NOT NULL REFERENCES ops.run (run_id),
+    task          text        NOT NULL,
+    status        text        NOT NULL CHECK (status IN ('running', 'success', 'failed')),
+    attempts      int         NOT NULL DEFAULT 0,
+    started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at   timestamptz,
+    rows          bigint,
+    bytes         bigint,
+    quarantined   bigint,
+    segment_first bigint,
+    segment_last  bigint,
+    summary       text,
+    error         text
+);
+CREATE INDEX IF NOT EXISTS task_run_run_idx ON ops.task_run (run_id);
+CREATE INDEX IF NOT EXISTS task_run_task_idx ON ops.task_run (task, started_at DESC);
+
+-- ------------------------------------------------------------------ batch progress
+
+-- How far each batch task is complete, in segments: every change of a segment <= it is in
+-- that task's output. vault: written in the load's transaction; marts: after ClickHouse took
+-- the partitions. Publish reads them: W = min(compact, vault, marts).
+CREATE TABLE IF NOT EXISTS ops.progress (
+    stage           text        PRIMARY KEY,
+    through_segment bigint      NOT NULL,
+    updated_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- The batch watermark's history: W only ever grows; the newest row is W. The serving layer
+-- reads W from its Redis mirror; speed buckets at or below a W published long enough ago
+-- may be dropped (never those of today and yesterday).
+CREATE TABLE IF NOT EXISTS ops.watermark (
+    id           bigserial   PRIMARY KEY,
+    segment      bigint      NOT NULL,
+    published_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    run_id       bigint
+);
+CREATE INDEX IF NOT EXISTS watermark_published_idx ON ops.watermark (published_at);
+
+-- ------------------------------------------------------------------ notifications
+
+-- The alerts' outbox: a run enqueues its message here and goes on; a sender delivers it to
+-- Telegram with backoff, so Telegram being slow or down never holds up or fails a run.
+-- status: pending (next_try_at says when), sent, dropped (the outbox was full: oldest go).
+CREATE TABLE IF NOT EXISTS ops.notification (
+    id          bigserial   PRIMARY KEY,
+    run_id      bigint,
+    kind        text        NOT NULL CHECK (kind IN ('success', 'failure')),
+    text        text        NOT NULL,
+    status      text        NOT NULL DEFAULT 'pending'
+                            CHECK (status IN ('pending', 'sent', 'dropped')),
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    next_try_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    attempts    int         NOT NULL DEFAULT 0,
+    sent_at     timestamptz,
+    last_error  text
+);
+CREATE INDEX IF NOT EXISTS notification_pending_idx ON ops.notification (next_try_at)
+    WHERE status = 'pending';
+
+-- Runs asked for through POST /api/v1/pipeline/runs; the active scheduler starts them.
+CREATE TABLE IF NOT EXISTS ops.run_request (
+    id           bigserial   PRIMARY KEY,
+    requested_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    requested_by text        NOT NULL,
+    run_id       bigint,                 -- set when a scheduler took it
+    taken_at     timestamptz
+);

@@ -19,8 +19,12 @@ typedef struct rowjson_meta {
 
 /* Appends the line (with its trailing newline) for tuple t of relation rel. Integers become
  * JSON numbers, numeric a decimal string, timestamps ISO-8601 UTC strings, booleans true/false,
- * NULL null; columns sent as unchanged TOAST are null and listed in "_unchanged". */
+ * NULL null; columns sent as unchanged TOAST are null and listed in "_unchanged"; text that
+ * is not valid UTF-8 is written null and kept as hex in "_invalid"; contract_violation (the
+ * relation breaks the contract: a column dropped, a type changed; NULL when it does not) goes
+ * there too. Compaction quarantines a line with "_invalid", with that reason. The line is
+ * always valid UTF-8 JSON. */
 void rowjson_append(hdp_buf *out, const rowjson_meta *m, const pgo_relation *rel,
-                    const pgo_tuple *t);
+                    const pgo_tuple *t, const char *contract_violation);
 
 #endif

@@ -42,6 +42,7 @@ int cmd_wants_help(int argc, char **argv, const hdp_command *self)
             break;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             printf("usage: hdp %s\n\n%s\n\n%s", self->name, self->summary, self->usage);
+            opts_print_help(stdout, self->opts);
             return 1;
         }
     }
@@ -54,11 +55,4 @@ const hdp_command *cmd_find(const char *name)
         if (strcmp(c->name, name) == 0)
             return c;
     return NULL;
-}
-
-int cmd_not_built(int argc, char **argv, hdp_config *cfg)
-{
-    (void)argc;
-    (void)cfg;
-    return cmd_error(EXIT_RUNTIME, argv[0], "not built yet (see the open issues)");
 }

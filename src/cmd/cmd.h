@@ -6,6 +6,7 @@
 #ifndef HDP_CMD_H
 #define HDP_CMD_H
 
+#include "cmd/opts.h"
 #include "core/config.h"
 
 #define EXIT_OK      0
@@ -16,8 +17,13 @@ typedef struct hdp_command {
     const char *name;
     int (*run)(int argc, char **argv, hdp_config *cfg);
     const char *summary;
-    const char *usage; /* full text for `hdp NAME --help`, options included */
+    const char *usage;   /* text for `hdp NAME --help` (options too, unless in opts) */
+    const cmd_opt *opts; /* the command's option table, printed after usage (or NULL) */
 } hdp_command;
+
+extern const cmd_opt cmd_run_opts[];
+extern const cmd_opt cmd_scheduler_opts[];
+extern const cmd_opt cmd_rebuild_opts[];
 
 /* Set by SIGINT/SIGTERM; long-running commands poll it and stop cleanly. */
 extern volatile int hdp_stop_requested;
@@ -36,11 +42,12 @@ int cmd_generate(int argc, char **argv, hdp_config *cfg);
 int cmd_speed(int argc, char **argv, hdp_config *cfg);
 int cmd_capture(int argc, char **argv, hdp_config *cfg);
 int cmd_run(int argc, char **argv, hdp_config *cfg);
+int cmd_scheduler(int argc, char **argv, hdp_config *cfg);
+int cmd_rebuild(int argc, char **argv, hdp_config *cfg);
 int cmd_serve(int argc, char **argv, hdp_config *cfg);
 int cmd_status(int argc, char **argv, hdp_config *cfg);
 int cmd_reconcile(int argc, char **argv, hdp_config *cfg);
 int cmd_config(int argc, char **argv, hdp_config *cfg);
-int cmd_not_built(int argc, char **argv, hdp_config *cfg);
 
 extern const hdp_command hdp_commands[];
 const hdp_command *cmd_find(const char *name);

@@ -1,17 +1,21 @@
 /* hdp init — idempotent creation of everything the platform needs: databases, the source
- * schema, the publication, one logical replication slot per consumer, the warehouse schema.
- * Running it twice changes nothing. */
+ * schema, the publication, one logical replication slot per consumer, the warehouse schema,
+ * the lake, and (when HDP_CLICKHOUSE_URL is set) the ClickHouse database of the marts with
+ * the files sql/clickhouse/NN_name.sql applied in it. Running it twice changes nothing. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cdc/cdc.h"
 #include "cmd/cmd.h"
 #include "core/embedded.h"
-#include "io/pg.h"
-#include "capture/capture.h"
+#include "core/speed_model.h"
+#include "io/clickhouse.h"
 #include "io/lake.h"
-#include "speed/speed_consumer.h"
+#include "io/pg.h"
+#include "io/redis.h"
 
-static const char *const consumer_slots[] = {SPEED_SLOT, CAPTURE_SLOT, NULL};
+static const char *const consumer_slots[] = {CDC_SLOT_SPEED, CDC_SLOT_LAKE, NULL};
 
 /* The database a DSN names, or `def` when it names none. */
 static void dsn_dbname(const char *dsn, const char *def, char *out, size_t outlen)
@@ -63,8 +67,12 @@ static int apply_sql(PGconn *c, const char *file, hdp_err *e)
     return HDP_OK;
 }
 
-static int ensure_slot(PGconn *c, const char *slot, int drop_first, hdp_err *e)
+/* Makes sure slot exists; *created_lsn receives the new slot's position when this call
+ * created it (0 when it existed). */
+static int ensure_slot(PGconn *c, const char *slot, int drop_first, uint64_t *created_lsn,
+                       hdp_err *e)
 {
+    *created_lsn = 0;
     const char *p[1] = {slot};
     if (drop_first) {
         PGresult *r =
@@ -93,15 +101,47 @@ static int ensure_slot(PGconn *c, const char *slot, int drop_first, hdp_err *e)
         printf("init: slot %s exists\n", slot);
         return HDP_OK;
     }
-    r = pg_query(c, "SELECT pg_create_logical_replication_slot($1, 'pgoutput')", 1, p, e);
+    r = pg_query(c, "SELECT lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')", 1, p, e);
     if (r == NULL)
         return HDP_ERR;
+    unsigned long long lsn = 0;
+    pg_lsn_parse(PQgetvalue(r, 0, 0), &lsn);
     PQclear(r);
+    *created_lsn = lsn;
     printf("init: created slot %s\n", slot);
     return HDP_OK;
 }
 
-static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
+/* The speed layer's state starts with its slot: a new slot gets a fresh state naming the
+ * position it was created at, so `hdp speed` can later tell a Redis that lost its data
+ * (no state, or one behind the slot) from one that never held any. */
+static int init_speed_state(const hdp_config *cfg, uint64_t created_lsn, hdp_err *e)
+{
+    hdp_redis *r = redis_new(&cfg->redis, 5000);
+    redisReply *rep = NULL;
+    int rc;
+    if (created_lsn) {
+        char lsn[32];
+        snprintf(lsn, sizeof(lsn), "%llu", (unsigned long long)created_lsn);
+        rc = redis_command(r, &rep, e, "HSET %s lsn 0 segment -1 held 0 slot_created %s",
+                           SPEED_STATE_KEY, lsn);
+        if (rc == HDP_OK)
+            printf("init: speed state created in Redis %s:%d\n", cfg->redis.host, cfg->redis.port);
+    } else {
+        rc = redis_command(r, &rep, e, "EXISTS %s", SPEED_STATE_KEY);
+        if (rc == HDP_OK && rep->type == REDIS_REPLY_INTEGER && rep->integer == 0)
+            printf("init: warning: Redis %s:%d holds no speed state although slot %s exists: "
+                   "run `hdp rebuild speed`\n",
+                   cfg->redis.host, cfg->redis.port, CDC_SLOT_SPEED);
+    }
+    freeReplyObject(rep);
+    redis_free(r);
+    if (rc != HDP_OK)
+        hdp_err_prefix(e, "speed state: ");
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
+
+static int init_source(const hdp_config *cfg, int drop_slots, uint64_t *speed_created, hdp_err *e)
 {
     PGconn *c = pg_connect(cfg->source_dsn, NULL, NULL, e);
     if (c == NULL)
@@ -120,8 +160,12 @@ static int init_source(const hdp_config *cfg, int drop_slots, hdp_err *e)
                      "INSERT INTO hdp_heartbeat (id, beat_at) VALUES (1, now()) "
                      "ON CONFLICT (id) DO NOTHING",
                      e);
-    for (int i = 0; rc == HDP_OK && consumer_slots[i]; i++)
-        rc = ensure_slot(c, consumer_slots[i], drop_slots, e);
+    for (int i = 0; rc == HDP_OK && consumer_slots[i]; i++) {
+        uint64_t created = 0;
+        rc = ensure_slot(c, consumer_slots[i], drop_slots, &created, e);
+        if (strcmp(consumer_slots[i], CDC_SLOT_SPEED) == 0)
+            *speed_created = created;
+    }
     PQfinish(c);
     return rc == HDP_OK ? HDP_OK : HDP_ERR;
 }
@@ -149,6 +193,53 @@ static int init_lake(const hdp_config *cfg, hdp_err *e)
     return rc == HDP_OK ? HDP_OK : HDP_ERR;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The marts' database: created as HDP_CLICKHOUSE_URL names it (default hdp), then every
+ * embedded sql/clickhouse file (*.sql) in name order, statement by statement, inside it (so the
+ * files use unqualified names and must be idempotent: CREATE ... IF NOT EXISTS). */
+static int init_clickhouse(const hdp_config *cfg, hdp_err *e)
+{
+    if (cfg->clickhouse_url[0] == '\0') {
+        printf("init: ClickHouse not configured: batch marts off\n");
+        return HDP_OK;
+    }
+    ch_client *c = ch_open(cfg->clickhouse_url, NULL, e);
+    if (c == NULL)
+        return HDP_ERR;
+    char sql[256];
+    snprintf(sql, sizeof(sql), "CREATE DATABASE IF NOT EXISTS `%s`", ch_database(c));
+    ch_call server = {.database = "", .idempotent = 1};
+    ch_call in_db = {.idempotent = 1};
+    int rc = ch_exec(c, sql, &server, e);
+    static const char dir[] = "sql/clickhouse/";
+    const char *files[256] = {0};
+    size_t nfiles = 0;
+    for (size_t i = 0; embedded_name(i) && nfiles < sizeof(files) / sizeof(files[0]); i++) {
+        const char *name = embedded_name(i);
+        size_t n = strlen(name);
+        if (strncmp(name, dir, sizeof(dir) - 1) == 0 && n > 4 && strcmp(name + n - 4, ".sql") == 0)
+            files[nfiles++] = name;
+    }
+    qsort(files, nfiles, sizeof(files[0]), by_name);
+    for (size_t i = 0; rc == HDP_OK && i < nfiles; i++) {
+        const char *name = files[i];
+        int count = 0;
+        rc = ch_exec_script(c, embedded_get(name, NULL), &in_db, &count, e);
+        if (rc != HDP_OK)
+            hdp_err_prefix(e, "%s: ", name);
+        else
+            printf("init: applied %s to ClickHouse (%d statements)\n", name, count);
+    }
+    if (rc == HDP_OK)
+        printf("init: ClickHouse %s ready\n", ch_describe(c));
+    ch_close(c);
+    return rc == HDP_OK ? HDP_OK : HDP_ERR;
+}
+
 int cmd_init(int argc, char **argv, hdp_config *cfg)
 {
     int drop_slots = 0;
@@ -162,9 +253,12 @@ int cmd_init(int argc, char **argv, hdp_config *cfg)
     char shop[128], dwh[128];
     dsn_dbname(cfg->source_dsn, "shop", shop, sizeof(shop));
     dsn_dbname(cfg->dwh_dsn, "dwh", dwh, sizeof(dwh));
+    uint64_t speed_created = 0;
     if (ensure_database(cfg->source_dsn, shop, &e) != HDP_OK ||
-        ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK || init_source(cfg, drop_slots, &e) ||
-        init_dwh(cfg, &e) || init_lake(cfg, &e))
+        ensure_database(cfg->dwh_dsn, dwh, &e) != HDP_OK ||
+        init_source(cfg, drop_slots, &speed_created, &e) ||
+        init_speed_state(cfg, speed_created, &e) || init_dwh(cfg, &e) || init_lake(cfg, &e) ||
+        init_clickhouse(cfg, &e))
         return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
     printf("init: ok\n");
     return EXIT_OK;

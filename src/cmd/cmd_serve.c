@@ -19,6 +19,7 @@ int cmd_serve(int argc, char **argv, hdp_config *cfg)
         .token = cfg->api_token,
         .redis = cfg->redis,
         .dwh_dsn = cfg->dwh_dsn,
+        .clickhouse_url = cfg->clickhouse_url,
         .max_conns = (int)cfg->http_max_conns,
         .max_per_addr = (int)cfg->http_per_addr,
         .header_timeout_ms = (int)cfg->http_header_timeout * 1000,

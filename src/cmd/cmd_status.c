@@ -1,16 +1,21 @@
 /* hdp status — per consumer its slot's confirmed LSN, the source's current LSN and the lag
- * in bytes; the health of each service. Exit 0 when every service answers, 1 otherwise. */
+ * in bytes; the health of each service (ClickHouse with an empty HDP_CLICKHOUSE_URL is "off",
+ * not down); the speed layer's state (and its fault, when it stopped because Redis lost its
+ * data); the batch layer's last runs and the lake's compaction progress (status_batch.c).
+ * Exit 0 when all is well, 1 when a configured service is down or something needs attention
+ * (a speed fault, a failed task, a stopped table). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "cmd/status.h"
 #include "core/buf.h"
 #include "core/speed_model.h"
+#include "io/clickhouse.h"
 #include "io/pg.h"
 #include "io/redis.h"
-#include "capture/capture.h"
-#include "speed/speed_consumer.h"
+#include "cdc/cdc.h"
 
 typedef struct consumer_info {
     const char *name;
@@ -18,12 +23,14 @@ typedef struct consumer_info {
 } consumer_info;
 
 static const consumer_info consumers[] = {
-    {"speed", SPEED_SLOT}, {"capture", CAPTURE_SLOT}, {NULL, NULL}};
+    {"speed", CDC_SLOT_SPEED}, {"capture", CDC_SLOT_LAKE}, {NULL, NULL}};
 
 typedef struct svc {
     const char *name;
     int ok;
     char detail[512];
+    int off;          /* not configured (ClickHouse only) */
+    char version[64]; /* ClickHouse only; empty when unknown */
 } svc;
 
 static void check_pg(const char *dsn, svc *s, PGconn **keep)
@@ -43,8 +50,10 @@ static void check_pg(const char *dsn, svc *s, PGconn **keep)
         PQfinish(c);
 }
 
+/* Redis, the speed state and its fault. *fault is set when the speed layer stopped (or its
+ * state is missing: Redis lost its data). */
 static void check_redis(const hdp_config *cfg, svc *s, long long *quarantined, char *state,
-                        size_t statelen)
+                        size_t statelen, hdp_buf *fault_json, int *fault)
 {
     hdp_redis *r = redis_new(&cfg->redis, 2000);
     hdp_err e;
@@ -74,10 +83,61 @@ static void check_redis(const hdp_config *cfg, svc *s, long long *quarantined, c
             snprintf(state, statelen,
                      "{\"applied_lsn\": %s, \"segment\": %s, \"closed_through\": %s}", lsn, v[1],
                      v[2]);
+            if (rep->element[0]->type != REDIS_REPLY_STRING) {
+                *fault = 1;
+                buf_puts(fault_json, "{\"reason\": \"hdp:speed:state is missing: Redis lost the "
+                                     "speed layer's data (run `hdp rebuild speed`)\"}");
+            }
+        }
+        freeReplyObject(rep);
+    }
+    if (!*fault && redis_command(r, &rep, &e, "GET %s", SPEED_FAULT_KEY) == HDP_OK) {
+        if (rep->type == REDIS_REPLY_STRING) {
+            *fault = 1;
+            buf_append(fault_json, rep->str, rep->len);
         }
         freeReplyObject(rep);
     }
     redis_free(r);
+}
+
+/* Reachable, its version, and whether `hdp init` created the marts' database. */
+static void check_clickhouse(const hdp_config *cfg, svc *s)
+{
+    if (cfg->clickhouse_url[0] == '\0') {
+        s->ok = 1;
+        s->off = 1;
+        snprintf(s->detail, sizeof(s->detail),
+                 "not configured (HDP_CLICKHOUSE_URL is empty): batch marts off");
+        return;
+    }
+    hdp_err e;
+    ch_limits lim = {.connect_timeout_ms = 2000, .timeout_ms = 5000, .max_tries = 1};
+    ch_client *c = ch_open(cfg->clickhouse_url, &lim, &e);
+    s->ok = c && ch_server_version(c, s->version, sizeof(s->version), &e) == HDP_OK;
+    if (!s->ok) {
+        snprintf(s->detail, sizeof(s->detail), "%s", e.msg);
+        ch_close(c);
+        return;
+    }
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count() FROM system.databases WHERE name = '%s'",
+             ch_database(c));
+    ch_call server = {.database = ""};
+    hdp_buf out = HDP_BUF_INIT;
+    if (ch_query(c, sql, &server, &out, &e) != HDP_OK) {
+        s->ok = 0;
+        snprintf(s->detail, sizeof(s->detail), "%s", e.msg);
+    } else if (atoi(out.data ? out.data : "0") == 0) {
+        s->ok = 0;
+        snprintf(s->detail, sizeof(s->detail),
+                 "ClickHouse %s at %s: database %s does not exist (run hdp init)", s->version,
+                 ch_describe(c), ch_database(c));
+    } else {
+        snprintf(s->detail, sizeof(s->detail), "ClickHouse %s at %s", s->version, ch_describe(c));
+    }
+    buf_free(&out);
+    ch_close(c);
 }
 
 int cmd_status(int argc, char **argv, hdp_config *cfg)
@@ -89,13 +149,21 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
         else
             return cmd_error(EXIT_USAGE, argv[0], "unknown option '%s'", argv[i]);
     }
-    svc source = {"source", 0, ""}, dwh = {"dwh", 0, ""}, redis = {"redis", 0, ""};
+    svc source = {.name = "source"}, dwh = {.name = "dwh"}, redis = {.name = "redis"};
+    svc clickhouse = {.name = "clickhouse"};
     PGconn *src = NULL;
     long long quarantined = 0;
     char speed_state[256] = "null";
     check_pg(cfg->source_dsn, &source, &src);
     check_pg(cfg->dwh_dsn, &dwh, NULL);
-    check_redis(cfg, &redis, &quarantined, speed_state, sizeof(speed_state));
+    hdp_buf fault = HDP_BUF_INIT;
+    int has_fault = 0, problems = 0;
+    check_redis(cfg, &redis, &quarantined, speed_state, sizeof(speed_state), &fault, &has_fault);
+    check_clickhouse(cfg, &clickhouse);
+    hdp_buf bj = HDP_BUF_INIT, bt = HDP_BUF_INIT;
+    status_batch(cfg, &bj, &bt, &problems);
+    buf_puts(&bj, ", ");
+    status_lake(cfg, &bj, &bt, &problems);
 
     hdp_buf out = HDP_BUF_INIT;
     buf_puts(&out, json ? "{\"consumers\": [" : "");
@@ -144,28 +212,51 @@ int cmd_status(int argc, char **argv, hdp_config *cfg)
                        current[0] ? current : "-", num, active);
         }
     }
-    svc *svcs[] = {&source, &dwh, &redis};
+    svc *svcs[] = {&source, &dwh, &redis, &clickhouse};
+    int nsvcs = (int)(sizeof(svcs) / sizeof(svcs[0]));
     if (json) {
         buf_puts(&out, "], \"services\": {");
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < nsvcs; i++) {
             buf_printf(&out, "%s\"%s\": {\"ok\": %s, \"detail\": ", i ? ", " : "", svcs[i]->name,
                        svcs[i]->ok ? "true" : "false");
             buf_put_json_str(&out, svcs[i]->detail, strlen(svcs[i]->detail));
+            if (svcs[i] == &clickhouse) {
+                buf_printf(
+                    &out, ", \"configured\": %s, \"version\": ", clickhouse.off ? "false" : "true");
+                if (clickhouse.version[0])
+                    buf_put_json_str(&out, clickhouse.version, strlen(clickhouse.version));
+                else
+                    buf_puts(&out, "null");
+            }
             buf_putc(&out, '}');
         }
-        buf_printf(&out, "}, \"speed\": %s, \"quarantined\": {\"speed\": %lld}}\n", speed_state,
-                   quarantined);
+        buf_printf(&out,
+                   "}, \"speed\": %s, \"speed_fault\": %s, \"quarantined\": {\"speed\": %lld}, ",
+                   speed_state, has_fault ? fault.data : "null", quarantined);
+        buf_append(&out, bj.data, bj.len);
+        buf_puts(&out, "}\n");
     } else {
-        buf_puts(&out, "\nservice  state  detail\n");
-        for (int i = 0; i < 3; i++)
-            buf_printf(&out, "%-8s %-6s %s\n", svcs[i]->name, svcs[i]->ok ? "ok" : "DOWN",
+        buf_puts(&out, "\nservice    state  detail\n");
+        for (int i = 0; i < nsvcs; i++)
+            buf_printf(&out, "%-10s %-6s %s\n", svcs[i]->name,
+                       svcs[i]->off  ? "off"
+                       : svcs[i]->ok ? "ok"
+                                     : "DOWN",
                        svcs[i]->detail);
         buf_printf(&out, "\nspeed state: %s; quarantined records: %lld\n", speed_state,
                    quarantined);
+        if (has_fault)
+            buf_printf(&out, "SPEED LAYER STOPPED: %s\n", fault.data);
+        buf_append(&out, bt.data, bt.len);
     }
     fputs(out.data, stdout);
     buf_free(&out);
+    buf_free(&bj);
+    buf_free(&bt);
+    buf_free(&fault);
     if (src)
         PQfinish(src);
-    return source.ok && dwh.ok && redis.ok ? EXIT_OK : EXIT_RUNTIME;
+    return source.ok && dwh.ok && redis.ok && clickhouse.ok && !has_fault && problems == 0
+               ? EXIT_OK
+               : EXIT_RUNTIME;
 }

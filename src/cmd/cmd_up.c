@@ -1,10 +1,10 @@
 /* cmd_up.c — `hdp up`: the local stack for development and the demo.
  *
- * Order of things: private PostgreSQL (reused when already running from VAR/pg) and Redis,
- * `hdp init` once, then `hdp speed`, `hdp capture`, `hdp run dag --every
- * HDP_BATCH_INTERVAL` (compact, vault), `hdp serve` and optionally `hdp generate`, each
- * restarted with backoff when it exits. SIGINT/SIGTERM stops the children, then Redis, then
- * PostgreSQL, and exits 0. The pieces live in src/orchestrate/. */
+ * Order of things: private PostgreSQL (reused when already running from VAR/pg), Redis and
+ * (unless HDP_CLICKHOUSE_URL is empty) ClickHouse, `hdp init` once, then `hdp speed`, `hdp
+ * capture`, `hdp run dag --every HDP_BATCH_INTERVAL` (compact, vault), `hdp serve` and optionally
+ * `hdp generate`, each restarted with backoff when it exits. SIGINT/SIGTERM stops the children,
+ * then Redis and ClickHouse, then PostgreSQL, and exits 0. The pieces live in src/orchestrate/. */
 #include "cmd/cmd.h"
 #include "io/fsutil.h"
 
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "orchestrate/localch.h"
 #include "orchestrate/localpg.h"
 #include "orchestrate/localredis.h"
 #include "orchestrate/netprobe.h"
@@ -26,6 +27,7 @@
 
 #define STOP_GRACE_MS  10000
 #define REDIS_READY_MS 30000
+#define CH_READY_MS    60000
 #define LOOP_PERIOD_MS 200
 
 typedef struct up_opts {
@@ -40,7 +42,9 @@ typedef struct up_stack {
     char self[PATH_MAX];
     localpg pg;
     localredis redis;
-    sup_table infra; /* redis-server */
+    localch ch;
+    int ch_on;       /* a private ClickHouse is part of this stack */
+    sup_table infra; /* redis-server, clickhouse-server */
     sup_table apps;  /* speed, serve, generate */
     int pg_ours;     /* PostgreSQL in VAR/pg is running and is ours to stop */
 } up_stack;
@@ -121,6 +125,18 @@ static int check_ports(up_stack *s, const up_opts *o, const hdp_config *cfg, hdp
                             "choose another port",
                             s->redis.host, s->redis.port);
     }
+    if (s->ch_on) {
+        if (netprobe_in_use(s->ch.addr.host, s->ch.addr.port))
+            return hdp_fail(e,
+                            "port %s:%d (HDP_CLICKHOUSE_URL) is already in use by another "
+                            "process; choose another port",
+                            s->ch.addr.host, s->ch.addr.port);
+        if (s->ch.tcp_port && netprobe_in_use(s->ch.addr.host, s->ch.tcp_port)) {
+            log_warn("port %d is in use: ClickHouse runs without its native TCP port",
+                     s->ch.tcp_port);
+            s->ch.tcp_port = 0;
+        }
+    }
     if (netprobe_in_use(cfg->http_host, cfg->http_port))
         return hdp_fail(e,
                         "port %s:%d (HDP_HTTP_ADDR) is already in use by another process; "
@@ -159,6 +175,19 @@ static int start_redis(up_stack *s, hdp_err *e)
                                  REDIS_READY_MS, e);
 }
 
+static int start_clickhouse(up_stack *s, hdp_err *e)
+{
+    if (localch_write_config(&s->ch, e) != HDP_OK)
+        return HDP_ERR;
+    log_info("starting ClickHouse on %s:%d (log %s)", s->ch.addr.host, s->ch.addr.port,
+             s->ch.log_path);
+    if (sup_add(&s->infra, "clickhouse-server", s->ch.argv, s->ch.out_path, e) != HDP_OK ||
+        sup_start_all(&s->infra, e) != HDP_OK)
+        return HDP_ERR;
+    return localch_wait_ready(&s->ch, s->infra.child[s->infra.n - 1].pid, &hdp_stop_requested,
+                              CH_READY_MS, e);
+}
+
 /* Runs `hdp init` once; on failure e holds its last log line. */
 static int run_init(up_stack *s, hdp_err *e)
 {
@@ -191,7 +220,7 @@ static int start_apps(up_stack *s, const up_opts *o, long batch_interval, hdp_er
     snprintf(every, sizeof(every), "%ld", batch_interval);
     const char *speed[] = {s->self, "speed", NULL};
     const char *capture[] = {s->self, "capture", NULL};
-    const char *batch[] = {s->self, "run", "dag", "--every", every, NULL};
+    const char *batch[] = {s->self, "run", "batch", "--every", every, NULL};
     const char *serve[] = {s->self, "serve", NULL};
     const char *gen[] = {s->self, "generate", "--rate", o->rate, "--duration", "0", NULL};
     if (add_app(s, "speed", speed, e) != HDP_OK || add_app(s, "capture", capture, e) != HDP_OK ||
@@ -209,7 +238,7 @@ static void stop_stack(up_stack *s)
         log_info("stopping hdp children");
     sup_stop(&s->apps, STOP_GRACE_MS);
     if (s->infra.n > 0)
-        log_info("stopping Redis");
+        log_info(s->infra.n > 1 ? "stopping Redis and ClickHouse" : "stopping Redis");
     sup_stop(&s->infra, STOP_GRACE_MS);
     if (s->pg_ours) {
         log_info("stopping PostgreSQL");
@@ -221,11 +250,15 @@ static void stop_stack(up_stack *s)
 
 static void banner(const up_stack *s, const hdp_config *cfg)
 {
+    char ch[700] = "not configured (HDP_CLICKHOUSE_URL is empty)";
+    if (cfg->clickhouse_url[0])
+        ch_url_describe(&s->ch.addr, ch, sizeof(ch));
     printf("\nhdp is up.\n"
-           "  API:   http://%s\n"
-           "  logs:  %s/\n"
-           "  stop:  Ctrl-C (or kill -TERM %d)\n\n",
-           cfg->http_addr, s->log_dir, (int)getpid());
+           "  API:         http://%s\n"
+           "  ClickHouse:  %s\n"
+           "  logs:        %s/\n"
+           "  stop:        Ctrl-C (or kill -TERM %d)\n\n",
+           cfg->http_addr, ch, s->log_dir, (int)getpid());
     fflush(stdout);
 }
 
@@ -243,10 +276,19 @@ static int bring_up(up_stack *s, const up_opts *o, hdp_config *cfg, hdp_err *e)
             localpg_prepare(&s->pg, e) != HDP_OK ||
             localredis_setup(&s->redis, s->var, &cfg->redis, e) != HDP_OK)
             return HDP_ERR;
+        s->ch_on = cfg->clickhouse_url[0] != '\0';
+        if (s->ch_on && localch_setup(&s->ch, s->var, cfg->clickhouse_url, e) != HDP_OK)
+            return HDP_ERR;
+    } else if (cfg->clickhouse_url[0]) {
+        char why[128];
+        if (ch_url_parse(cfg->clickhouse_url, &s->ch.addr, why, sizeof(why)) != 0)
+            return hdp_fail(e, "HDP_CLICKHOUSE_URL: %s", why);
     }
     if (check_ports(s, o, cfg, e) != HDP_OK)
         return HDP_ERR;
     if (!o->no_services && (start_postgres(s, e) != HDP_OK || start_redis(s, e) != HDP_OK))
+        return HDP_ERR;
+    if (s->ch_on && start_clickhouse(s, e) != HDP_OK)
         return HDP_ERR;
     if (!o->no_init && run_init(s, e) != HDP_OK)
         return HDP_ERR;

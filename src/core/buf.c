@@ -73,6 +73,7 @@ void buf_reserve(hdp_buf *b, size_t extra)
     while (cap < need)
         cap *= 2;
     b->data = xrealloc(b->data, cap);
+    b->data[b->len] = '\0'; /* terminated from its first allocation on, even while empty */
     b->cap = cap;
 }
 

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -16,6 +17,7 @@ typedef enum {
     CFG_DSN,     /* libpq connection string (key=value or postgresql:// URI) */
     CFG_REDIS,   /* redis:// URL */
     CFG_HTTPURL, /* http:// or https:// URL, or empty */
+    CFG_CHURL,   /* ClickHouse http(s):// URL (credentials masked when printed), or empty */
     CFG_LAKE,    /* file:///path or s3://bucket/prefix */
     CFG_ADDR,    /* host:port */
     CFG_LEVEL,   /* debug|info|warn|error */
@@ -39,11 +41,14 @@ static const cfg_var vars[] = {
     {"HDP_DWH_DSN", CFG_DSN, "host=127.0.0.1 port=55432 dbname=dwh user=hdp", S(dwh_dsn), 0, 0,
      "libpq connection string of the Data Vault warehouse database `dwh`"},
     {"HDP_REDIS_URL", CFG_REDIS, "redis://127.0.0.1:56379/0", S(redis_url), 0, 0,
-     "Redis of the speed layer (`redis://[:password@]host[:port][/db]`)"},
-    {"HDP_CLICKHOUSE_URL", CFG_HTTPURL, "http://127.0.0.1:58123", S(clickhouse_url), 0, 0,
-     "ClickHouse HTTP interface of the marts"},
-    {"HDP_LAKE_URL", CFG_LAKE, "file://./var/lake", S(lake_url), 0, 0,
-     "data lake root: `file:///path` or `s3://bucket/prefix`"},
+     "Redis of the speed layer (`redis://[[user]:password@]host[:port][/db]`, user and password "
+     "percent-encoded)"},
+    {"HDP_CLICKHOUSE_URL", CFG_CHURL, "http://127.0.0.1:58123", S(clickhouse_url), 0, 0,
+     "ClickHouse HTTP interface of the marts (`http(s)://[user[:password]@]host[:port]"
+     "[/?database=db]`, database `hdp` by default); empty: no ClickHouse, batch marts off"},
+    {"HDP_LAKE_URL", CFG_LAKE, NULL, S(lake_url), 0, 0,
+     "data lake root: `file:///path` or `s3://bucket/prefix`; unset: `file://` + the absolute "
+     "path of `$HDP_VAR_DIR/lake`"},
     {"HDP_S3_ENDPOINT", CFG_HTTPURL, "", S(s3_endpoint), 0, 0,
      "S3 endpoint for `s3://` lakes (empty: AWS); path-style addressing"},
     {"HDP_S3_REGION", CFG_STR, "us-east-1", S(s3_region), 0, 0, "S3 region used in signatures"},
@@ -53,7 +58,7 @@ static const cfg_var vars[] = {
      "where `hdp serve` listens (host:port)"},
     {"HDP_API_TOKEN", CFG_SECRET, "", S(api_token), 0, 0,
      "bearer token required by the API when set (empty: open)"},
-    {"HDP_BATCH_INTERVAL", CFG_INT, "300", S(batch_interval), 1, 86400,
+    {"HDP_BATCH_INTERVAL", CFG_INT, "120", S(batch_interval), 1, 86400,
      "seconds between batch DAG runs of `hdp scheduler`"},
     {"HDP_SEGMENT_SECONDS", CFG_INT, "60", S(segment_seconds), 1, 3600,
      "longest a change-stream segment stays open; it closes by itself on a quiet source"},
@@ -64,7 +69,7 @@ static const cfg_var vars[] = {
      "base URL of the Telegram Bot API"},
     {"HDP_LOG_LEVEL", CFG_LEVEL, "info", S(log_level), 0, 0, "debug, info, warn or error"},
     {"HDP_VAR_DIR", CFG_STR, "./var", S(var_dir), 0, 0,
-     "where `hdp up` keeps its private PostgreSQL, Redis, lake and logs"},
+     "where `hdp up` keeps its private PostgreSQL, Redis, ClickHouse, lake and logs"},
     {"HDP_HTTP_THREADS", CFG_INT, "2", S(http_threads), 1, 256, "worker threads of `hdp serve`"},
     {"HDP_HTTP_MAX_CONNS", CFG_INT, "4096", S(http_max_conns), 16, 1000000,
      "most connections `hdp serve` holds open (lowered to fit the descriptor limit); at the cap "
@@ -81,6 +86,13 @@ static const cfg_var vars[] = {
      "longest `hdp speed` holds applied transactions before one atomic Redis write"},
     {"HDP_SERVE_CACHE_MS", CFG_INT, "50", S(serve_cache_ms), 0, 10000,
      "longest `hdp serve` reuses an answer before asking Redis again (freshness bound)"},
+    {"HDP_GC_RETENTION", CFG_INT, "86400", S(gc_retention), 0, 31536000,
+     "`hdp run gc` removes orphan curated files and old manifests older than this (seconds)"},
+    {"HDP_GC_KEEP_MANIFESTS", CFG_INT, "10", S(gc_keep_manifests), 1, 100000,
+     "`hdp run gc` keeps at least this many newest manifest versions per table"},
+    {"HDP_SPEED_DROP_GRACE", CFG_INT, "60", S(speed_drop_grace), 0, 86400,
+     "seconds a published W must be old before speed buckets at or below it are dropped (days "
+     "before yesterday only)"},
 };
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
 
@@ -103,6 +115,37 @@ static void dotenv_free(dotenv *d)
     free(d->vals);
 }
 
+int config_dotenv_line(const char *line, char **key, char **val)
+{
+    const char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '#' || *p == '\0')
+        return 0;
+    if (strncmp(p, "export ", 7) == 0)
+        p += 7;
+    const char *eq = strchr(p, '=');
+    if (eq == NULL)
+        return -1;
+    const char *k_end = eq;
+    while (k_end > p && isspace((unsigned char)k_end[-1]))
+        k_end--;
+    const char *v = eq + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t vl = strlen(v);
+    /* Trim the line end first, so `KEY="v"  ` still loses its quotes. */
+    while (vl > 0 && isspace((unsigned char)v[vl - 1]))
+        vl--;
+    if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+        v++;
+        vl -= 2;
+    }
+    *key = xstrndup(p, (size_t)(k_end - p));
+    *val = xstrndup(v, vl);
+    return 1;
+}
+
 static int dotenv_load(const char *path, int required, dotenv *d, hdp_err *e)
 {
     FILE *f = fopen(path, "r");
@@ -115,36 +158,23 @@ static int dotenv_load(const char *path, int required, dotenv *d, hdp_err *e)
     int lineno = 0;
     while (fgets(line, sizeof(line), f)) {
         lineno++;
-        char *p = line;
-        while (isspace((unsigned char)*p))
-            p++;
-        if (*p == '#' || *p == '\0')
+        size_t len = strlen(line);
+        if (len == sizeof(line) - 1 && line[len - 1] != '\n' && fgetc(f) != EOF) {
+            fclose(f); /* the rest would be read as a line of its own */
+            return hdp_fail(e, "%s:%d: line longer than %zu bytes", path, lineno, sizeof(line) - 1);
+        }
+        char *k, *v;
+        int rc = config_dotenv_line(line, &k, &v);
+        if (rc == 0)
             continue;
-        if (strncmp(p, "export ", 7) == 0)
-            p += 7;
-        char *eq = strchr(p, '=');
-        if (eq == NULL) {
+        if (rc < 0) {
             fclose(f);
             return hdp_fail(e, "%s:%d: expected KEY=VALUE", path, lineno);
         }
-        char *k_end = eq;
-        while (k_end > p && isspace((unsigned char)k_end[-1]))
-            k_end--;
-        char *v = eq + 1;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        size_t vl = strlen(v);
-        /* Trim the line end first, so `KEY="v"  ` still loses its quotes. */
-        while (vl > 0 && isspace((unsigned char)v[vl - 1]))
-            vl--;
-        if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
-            v++;
-            vl -= 2;
-        }
         d->keys = xrealloc(d->keys, (d->n + 1) * sizeof(char *));
         d->vals = xrealloc(d->vals, (d->n + 1) * sizeof(char *));
-        d->keys[d->n] = xstrndup(p, (size_t)(k_end - p));
-        d->vals[d->n] = xstrndup(v, vl);
+        d->keys[d->n] = k;
+        d->vals[d->n] = v;
         d->n++;
     }
     fclose(f);
@@ -166,15 +196,28 @@ static int is_http_url(const char *v)
     return strncmp(v, "http://", 7) == 0 || strncmp(v, "https://", 8) == 0;
 }
 
-static int validate(const cfg_var *var, const char *v, hdp_config *cfg, hdp_err *e)
+/* The value as it may be printed: secrets masked, credentials in URLs and DSNs masked. */
+static void printable(const cfg_var *var, const char *v, char *out, size_t outlen)
+{
+    if (var->type == CFG_SECRET)
+        snprintf(out, outlen, "%s", *v ? "***" : "");
+    else if (var->type == CFG_DSN)
+        config_redact_dsn(v, out, outlen);
+    else
+        url_redact(v, out, outlen);
+}
+
+static int validate(const cfg_var *var, const char *raw, hdp_config *cfg, hdp_err *e)
 {
     char *slot = (char *)cfg + var->off;
+    char v[300]; /* what error messages may show of the value */
+    printable(var, raw, v, sizeof(v));
     switch (var->type) {
     case CFG_INT: {
         char *end;
         errno = 0;
-        long n = strtol(v, &end, 10);
-        if (*v == '\0' || *end != '\0' || errno)
+        long n = strtol(raw, &end, 10);
+        if (*raw == '\0' || *end != '\0' || errno)
             return hdp_fail(e, "%s: '%s' is not an integer", var->name, v);
         if (n < var->min || n > var->max)
             return hdp_fail(e, "%s: %ld is out of range %ld..%ld", var->name, n, var->min,
@@ -183,39 +226,69 @@ static int validate(const cfg_var *var, const char *v, hdp_config *cfg, hdp_err 
         return HDP_OK;
     }
     case CFG_DSN:
-        if (*v == '\0')
+        if (*raw == '\0')
             return hdp_fail(e, "%s: must not be empty", var->name);
         break;
     case CFG_REDIS:
-        if (redis_url_parse(v, &cfg->redis))
+        if (redis_url_parse(raw, &cfg->redis))
             return hdp_fail(e, "%s: '%s' is not a redis://host[:port][/db] URL", var->name, v);
         break;
     case CFG_HTTPURL:
-        if (*v && !is_http_url(v))
+        if (*raw && !is_http_url(raw))
             return hdp_fail(e, "%s: '%s' is not an http:// or https:// URL", var->name, v);
         break;
+    case CFG_CHURL: {
+        char why[128];
+        hdp_ch_addr a;
+        if (*raw && ch_url_parse(raw, &a, why, sizeof(why)))
+            return hdp_fail(e, "%s: %s", var->name, why);
+        break;
+    }
     case CFG_LAKE:
-        if (strncmp(v, "file://", 7) != 0 && strncmp(v, "s3://", 5) != 0)
+        if (strncmp(raw, "file://", 7) != 0 && strncmp(raw, "s3://", 5) != 0)
             return hdp_fail(e, "%s: '%s' must start with file:// or s3://", var->name, v);
-        if (strncmp(v, "s3://", 5) == 0 && (v[5] == '\0' || v[5] == '/'))
+        if (strncmp(raw, "s3://", 5) == 0 && (raw[5] == '\0' || raw[5] == '/'))
             return hdp_fail(e, "%s: '%s' names no bucket", var->name, v);
-        if (strncmp(v, "file://", 7) == 0 && v[7] == '\0')
+        if (strncmp(raw, "file://", 7) == 0 && raw[7] == '\0')
             return hdp_fail(e, "%s: '%s' names no folder", var->name, v);
         break;
     case CFG_ADDR:
-        if (hostport_parse(v, cfg->http_host, sizeof(cfg->http_host), &cfg->http_port))
+        if (hostport_parse(raw, cfg->http_host, sizeof(cfg->http_host), &cfg->http_port))
             return hdp_fail(e, "%s: '%s' is not host:port", var->name, v);
         break;
     case CFG_LEVEL:
-        if (log_level_parse(v) < 0)
+        if (log_level_parse(raw) < 0)
             return hdp_fail(e, "%s: '%s' is not one of debug, info, warn, error", var->name, v);
         break;
     case CFG_STR:
     case CFG_SECRET:
         break;
     }
-    *(char **)slot = xstrdup(v);
+    *(char **)slot = xstrdup(raw);
     return HDP_OK;
+}
+
+/* The default lake: file:// + the absolute path of $HDP_VAR_DIR/lake, so that it follows
+ * HDP_VAR_DIR and does not depend on where a command is started from later. */
+static char *default_lake_url(const char *var_dir)
+{
+    hdp_buf b = HDP_BUF_INIT;
+    buf_puts(&b, "file://");
+    if (var_dir[0] != '/') {
+        char cwd[4096];
+        if (getcwd(cwd, sizeof(cwd)) != NULL) {
+            buf_puts(&b, cwd);
+            buf_putc(&b, '/');
+        }
+    }
+    const char *d = var_dir;
+    if (d[0] == '.' && d[1] == '/') /* ./var → var */
+        d += 2;
+    buf_puts(&b, d);
+    while (b.len > 7 && b.data[b.len - 1] == '/')
+        b.len--;
+    buf_puts(&b, "/lake");
+    return buf_detach(&b);
 }
 
 int config_load(hdp_config *cfg, hdp_err *e)
@@ -224,13 +297,23 @@ int config_load(hdp_config *cfg, hdp_err *e)
     dotenv d = {0};
     const char *envfile = getenv("HDP_ENV_FILE");
     int rc = dotenv_load(envfile ? envfile : ".env", envfile != NULL, &d, e);
+    size_t derived = NVARS;
     for (size_t i = 0; rc == HDP_OK && i < NVARS; i++) {
         const char *v = getenv(vars[i].name);
         if (v == NULL)
             v = dotenv_get(&d, vars[i].name);
+        if (v == NULL && vars[i].def == NULL) {
+            derived = i; /* filled below, once every variable it may follow is known */
+            continue;
+        }
         if (v == NULL)
             v = vars[i].def;
         rc = validate(&vars[i], v, cfg, e);
+    }
+    if (rc == HDP_OK && derived < NVARS) {
+        char *lake = default_lake_url(cfg->var_dir);
+        rc = validate(&vars[derived], lake, cfg, e);
+        free(lake);
     }
     dotenv_free(&d);
     if (rc == HDP_OK)
@@ -323,17 +406,9 @@ void config_print(const hdp_config *cfg, FILE *out)
         const char *v = *(char *const *)slot;
         if (v == NULL)
             v = "";
-        if (vars[i].type == CFG_SECRET) {
-            fprintf(out, "%s=%s\n", vars[i].name, *v ? "***" : "");
-        } else if (vars[i].type == CFG_DSN) {
-            char red[1024];
-            config_redact_dsn(v, red, sizeof(red));
-            fprintf(out, "%s=%s\n", vars[i].name, red);
-        } else if (vars[i].type == CFG_REDIS && strchr(v, '@')) {
-            fprintf(out, "%s=redis://***@%s\n", vars[i].name, strchr(v, '@') + 1);
-        } else {
-            fprintf(out, "%s=%s\n", vars[i].name, v);
-        }
+        char shown[2048];
+        printable(&vars[i], v, shown, sizeof(shown));
+        fprintf(out, "%s=%s\n", vars[i].name, shown);
     }
 }
 
@@ -345,9 +420,11 @@ void config_print_markdown(FILE *out)
         char range[64] = "";
         if (v->type == CFG_INT)
             snprintf(range, sizeof(range), " (%ld..%ld)", v->min, v->max);
-        fprintf(out, "| `%s` | %s%s%s%s | %s%s |\n", v->name, *v->def ? "`" : "",
-                *v->def ? v->def : "(empty)", *v->def ? "`" : "",
-                v->type == CFG_SECRET ? " (secret)" : "", v->help, range);
+        const char *def = v->def ? v->def : "(derived)";
+        int code = v->def && *v->def;
+        fprintf(out, "| `%s` | %s%s%s%s | %s%s |\n", v->name, code ? "`" : "",
+                *def ? def : "(empty)", code ? "`" : "", v->type == CFG_SECRET ? " (secret)" : "",
+                v->help, range);
     }
 }
 

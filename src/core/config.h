@@ -34,6 +34,9 @@ typedef struct hdp_config {
     long http_threads;
     long speed_batch_ms;
     long serve_cache_ms;
+    long speed_drop_grace;
+    long gc_retention;
+    long gc_keep_manifests;
     long http_max_conns;
     long http_per_addr;
     long http_header_timeout; /* seconds */
@@ -56,6 +59,12 @@ void config_print(const hdp_config *cfg, FILE *out);
 void config_print_markdown(FILE *out);
 /* Prints a compact list for --help. */
 void config_print_help(FILE *out);
+
+/* Parses one line of a `.env` file as fgets() reads it: KEY=VALUE with an optional `export `
+ * in front, blanks around the key, blanks before and whitespace after the value, and one pair
+ * of matching quotes around the value removed. Returns 1 with *key and *val allocated (the
+ * caller frees both), 0 for a blank or `#` comment line, -1 for a line without '='. */
+int config_dotenv_line(const char *line, char **key, char **val);
 
 /* Copies a libpq connection string with password=... masked, for logs. */
 void config_redact_dsn(const char *dsn, char *out, size_t outlen);

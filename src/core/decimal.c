@@ -18,28 +18,48 @@ int decimal_parse(const char *s, size_t n, int64_t *cents)
     }
     uint64_t frac = 0;
     size_t frac_digits = 0;
-    int round_up = 0;
+    int below_cent = 0;
     if (i < n && s[i] == '.') {
         i++;
         while (i < n && s[i] >= '0' && s[i] <= '9') {
             int d = s[i++] - '0';
             if (frac_digits < 2)
                 frac = frac * 10 + (uint64_t)d;
-            else if (frac_digits == 2)
-                round_up = d >= 5;
+            else if (d != 0)
+                below_cent = 1;
             frac_digits++;
         }
     }
     if (i != n || int_digits + frac_digits == 0)
         return -1;
+    if (below_cent)
+        return DECIMAL_INEXACT;
     if (frac_digits == 1)
         frac *= 10;
     if (whole > (uint64_t)INT64_MAX / 100)
         return -1;
-    uint64_t v = whole * 100 + frac + (uint64_t)round_up;
+    uint64_t v = whole * 100 + frac;
     if (v > (uint64_t)INT64_MAX)
         return -1;
     *cents = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
+int decimal_parse_money(const char *s, size_t n, int64_t *cents, const char **why)
+{
+    int rc = decimal_parse(s, n, cents);
+    if (rc == DECIMAL_INEXACT) {
+        *why = "finer than a cent (does not fit NUMERIC(12,2) exactly)";
+        return -1;
+    }
+    if (rc != 0) {
+        *why = "not a decimal";
+        return -1;
+    }
+    if (*cents > DECIMAL_12_2_MAX_CENTS || *cents < -DECIMAL_12_2_MAX_CENTS) {
+        *why = "exceeds NUMERIC(12,2)";
+        return -1;
+    }
     return 0;
 }
 

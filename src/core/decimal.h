@@ -10,10 +10,20 @@
 
 #include "core/buf.h"
 
-/* Parses a decimal text ("123.45", "-0.5", "7", "+1.005") into cents. More than two
- * fraction digits round half away from zero (PostgreSQL's numeric rounding). Returns 0, or
- * -1 on anything that is not a plain decimal or does not fit. */
+/* Parses a decimal text ("123.45", "-0.5", "7", "+1.50", "2.500") into cents, exactly:
+ * fraction digits beyond the second must be zeros. Returns 0; DECIMAL_INEXACT when the value
+ * has a non-zero digit below the cent (3189.551: never rounded, never cut); -1 on anything
+ * that is not a plain decimal or does not fit int64 cents. */
+#define DECIMAL_INEXACT (-2)
 int decimal_parse(const char *s, size_t n, int64_t *cents);
+
+/* The largest magnitude of the source contract's NUMERIC(12,2): 9,999,999,999.99. */
+#define DECIMAL_12_2_MAX_CENTS INT64_C(999999999999)
+
+/* Parses money of the contract: decimal_parse, then |cents| <= DECIMAL_12_2_MAX_CENTS.
+ * Returns 0, or -1 with *why set to a static reason ("not a decimal", "finer than a cent",
+ * "exceeds NUMERIC(12,2)"). */
+int decimal_parse_money(const char *s, size_t n, int64_t *cents, const char **why);
 
 /* Writes cents as text with exactly two fraction digits ("-0.05"). out needs 32 bytes. */
 size_t decimal_format(int64_t cents, char *out);

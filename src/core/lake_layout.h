@@ -21,7 +21,14 @@
  *   curated/_manifests/<table>/v<NNNNNNNNNN>.json   (versions only ever increase; readers
  *       take the highest version; a version lists every file readers may use)
  *   quarantine/<table>/<segment>-<first lsn>.jsonl   raw lines that could not be parsed,
- *       each {"reason":..., "object":..., "line":N, "raw":"..."} */
+ *       each {"reason":..., "object":..., "line":N, "raw":"..."}
+ *
+ * State (small JSON documents, each rewritten whole by its one writer):
+ *   _state/capture.json            {"segment":S,"end_lsn":N}: every segment <= S is closed
+ *       (its marker, if it had changes, is stored) and the slot is confirmed up to N
+ *   _state/compact/<table>.json    compaction's progress for one table: the markers it has
+ *       handled, the segment up to which the table is complete in the curated zone, totals,
+ *       and why it is stopped, if it is (lake/lake_state.h) */
 #ifndef HDP_LAKE_LAYOUT_H
 #define HDP_LAKE_LAYOUT_H
 
@@ -34,5 +41,8 @@
 /* raw/<table>/dt=<day>/<segment>-<lsn>.jsonl */
 #define LAKE_RAW_KEY_FMT     "raw/%s/dt=%s/%lld-%llu.jsonl"
 #define LAKE_SEGMENT_KEY_FMT "raw/_segments/%lld.json"
+
+#define LAKE_CAPTURE_STATE_KEY     "_state/capture.json"
+#define LAKE_COMPACT_STATE_KEY_FMT "_state/compact/%s.json"
 
 #endif

@@ -24,6 +24,11 @@ int log_level_parse(const char *s)
     return -1;
 }
 
+const char *log_component(void)
+{
+    return component;
+}
+
 void log_set_component(const char *name)
 {
     component = name;

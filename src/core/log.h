@@ -8,6 +8,7 @@ enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_set_level(int level);
 int log_level_parse(const char *s); /* -1 when unknown */
 void log_set_component(const char *name);
+const char *log_component(void); /* "" when none was set */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

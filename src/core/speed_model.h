@@ -6,6 +6,15 @@
  *                                     segment  segment of that transaction (the clamp's state)
  *                                     closed   every segment <= this one is closed for good
  *                                     updated  Unix µs of the last write
+ *                                     held     every change below this LSN is reflected (lsn,
+ *                                              or a later position confirmed while idle)
+ *                                     slot_created  the slot's LSN when `hdp init` made it
+ *                                     (written with lsn 0 by init; a state that is missing
+ *                                     means Redis lost the speed layer's data)
+ *   P "speed:fault"             STRING set by `hdp speed` when the state it builds on is gone
+ *                                      or changed under it: JSON {"reason","at"}; serve's
+ *                                      /health and `hdp status` report it; cleared by
+ *                                      `hdp rebuild speed`
  *   P "speed:version"           STRING incremented by every applied batch (cheap change probe)
  *   P "sp:" SEG ":" DAY         HASH  the aggregates of one segment for one event day
  *                                     (DAY = YYYY-MM-DD of paid_at / refunded_at, UTC)
@@ -14,9 +23,14 @@
  *        h:HH    net cents in hour HH        hn:HH   orders paid in hour HH
  *        m:HH:MM net cents in minute         mn:HH:MM orders paid in that minute
  *        c:CITY  net cents by ship_city      cn:CITY orders paid by ship_city
+ *        cp:CITY cents of the orders paid by ship_city (the average check's numerator)
  *        k:CAT   net cents by category       kn:CAT  paid orders with an item of CAT
  *   P "sp:days:" DAY            ZSET  member = score = SEG: segments holding data for DAY
  *   P "sp:segments"             ZSET  member = score = SEG: every segment with data
+ *   P "sp:floor"                STRING the speed layer holds every transaction of the segments
+ *                                      >= it (absent: 0, all); `hdp rebuild speed` sets it
+ *   P "sp:dropped:" DAY         STRING set by publish when it dropped DAY's buckets <= W: the
+ *                                      speed layer alone can no longer answer DAY
  *   P "speed:quarantine"        LIST  JSON records the speed layer could not apply, with reason
  *   P "speed:quarantined"       STRING count of quarantined records
  *   P "batch:watermark"         STRING W, the last segment fully in the batch views (absent:
@@ -31,6 +45,8 @@
 #define SPEED_PREFIX        "hdp:"
 #define SPEED_STATE_KEY     SPEED_PREFIX "speed:state"
 #define SPEED_VERSION_KEY   SPEED_PREFIX "speed:version"
+#define SPEED_FAULT_KEY     SPEED_PREFIX "speed:fault"
+#define SPEED_FLOOR_KEY     SPEED_PREFIX "sp:floor"
 #define SPEED_SEGMENTS_KEY  SPEED_PREFIX "sp:segments"
 #define SPEED_QUAR_KEY      SPEED_PREFIX "speed:quarantine"
 #define SPEED_QUARN_KEY     SPEED_PREFIX "speed:quarantined"

@@ -5,12 +5,16 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/utf8.h"
 
-/* 1 for bytes that end the fast path of a string: '"', '\\' and control characters. */
+/* Bytes that end the fast path of a string: 1 for '"', '\\' and control characters, 2 for
+ * the lead of a multibyte sequence (validated as UTF-8 on the slow path). */
+#define U2 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2
 static const uint8_t str_stop[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,          1,           1,  1,  1,  1,  1,  1,  1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1, [0x80] = U2, U2, U2, U2, U2, U2, U2, U2,
 };
+#undef U2
 
 typedef struct cur {
     const char *p, *end;
@@ -100,13 +104,21 @@ static int scan_string(cur *c, const char **val, size_t *len)
         memcpy(&v, c->p, 8);
         const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
         uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
-        uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v);
+        uint64_t hit = ((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v) | v;
         if (hit & high)
             break;
         c->p += 8;
     }
-    while (c->p < c->end && !str_stop[(uint8_t)*c->p])
-        c->p++;
+    for (;;) {
+        while (c->p < c->end && !str_stop[(uint8_t)*c->p])
+            c->p++;
+        if (c->p == c->end || str_stop[(uint8_t)*c->p] != 2)
+            break;
+        size_t k = utf8_seq_len((const unsigned char *)c->p, (size_t)(c->end - c->p));
+        if (k == 0)
+            return fail(c, "invalid UTF-8 in string");
+        c->p += k;
+    }
     if (c->p == c->end)
         return fail(c, "unterminated string");
     if (*c->p == '"') {
@@ -131,6 +143,15 @@ static int scan_string(cur *c, const char **val, size_t *len)
         }
         if ((uint8_t)ch < 0x20)
             return fail(c, "control character in string");
+        if ((uint8_t)ch >= 0x80) {
+            size_t k = utf8_seq_len((const unsigned char *)c->p, (size_t)(c->end - c->p));
+            if (k == 0)
+                return fail(c, "invalid UTF-8 in string");
+            memcpy(o, c->p, k);
+            o += k;
+            c->p += k;
+            continue;
+        }
         if (ch != '\\') {
             *o++ = ch;
             c->p++;

@@ -9,7 +9,7 @@
  * Pointers in the result point into the line (strings without escapes, numbers) or into
  * the scanner's scratch buffer (decoded strings): valid until the next jsonl_scan() on the
  * same scanner. Anything else — a truncated line, trailing bytes other than whitespace, a
- * bad escape, a lone surrogate, a control character inside a string, more than
+ * bad escape, a lone surrogate, invalid UTF-8, a control character inside a string, more than
  * JSONL_MAX_FIELDS fields — is an error with a short reason. Never reads past n. */
 #ifndef HDP_FORMAT_JSONL_H
 #define HDP_FORMAT_JSONL_H

@@ -16,6 +16,10 @@
 
 #define PQ_MAX_PAGE_BYTES  (256u << 20) /* larger pages are treated as corruption */
 #define PQ_MAX_PAGE_VALUES (64u << 20)
+/* A loaded row group lives in memory (about 9 bytes a value): runs of NULLs or of one
+ * dictionary index cost a few bytes for any count, so the counts themselves are bounded. */
+#define PQ_MAX_RG_ROWS   ((size_t)64 << 20)
+#define PQ_MAX_RG_VALUES ((size_t)128 << 20) /* rows x columns */
 
 /* Decoded values of one column in the loaded row group (or of a dictionary). */
 typedef struct pq_vals {
@@ -36,6 +40,8 @@ typedef struct pq_rcol {
     pq_vals v;
     pq_vals dict;
     int have_dict;
+    int dict_copied; /* the dictionary's strings are in v.arena, at dict_base */
+    uint64_t dict_base;
 } pq_rcol;
 
 struct pq_reader {
@@ -499,22 +505,26 @@ static void spread_nulls(pq_rcol *c, const uint8_t *defs, size_t n, size_t nvals
     v->n = base + n;
 }
 
-/* Appends dictionary entries idx[0..n) to c->v. */
+/* Appends dictionary entries idx[0..n) to c->v. Strings point into one copy of the
+ * dictionary in c->v's arena, so memory stays bounded by the pages, whatever n is. */
 static int take_dict(pq_reader *r, pq_rcol *c, size_t n, hdp_err *e)
 {
     int strings = c->def.type == PQ_STRING;
     pq_vals *d = &c->dict, *v = &c->v;
     vals_reserve(v, n, strings);
+    if (strings && !c->dict_copied) {
+        c->dict_base = v->arena.len;
+        buf_append(&v->arena, d->arena.data, d->arena.len);
+        c->dict_copied = 1;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t k = r->idx[i];
         if (k >= d->n)
             return hdp_fail(e, "parquet: column %s: dictionary index %u out of range", c->def.name,
                             k);
         if (strings) {
-            v->soff[v->n] = v->arena.len;
+            v->soff[v->n] = c->dict_base + d->soff[k];
             v->slen[v->n] = d->slen[k];
-            if (d->slen[k] > 0)
-                buf_append(&v->arena, d->arena.data + d->soff[k], d->slen[k]);
         } else {
             v->iv[v->n] = d->iv[k];
         }
@@ -684,7 +694,7 @@ static int read_chunk(pq_reader *r, pq_rcol *c, const pqm_column *m, size_t rows
 {
     vals_clear(&c->v);
     vals_clear(&c->dict);
-    c->have_dict = 0;
+    c->have_dict = c->dict_copied = 0;
     if (m->num_values != (int64_t)rows)
         return hdp_fail(e, "parquet: column %s: %lld values in a row group of %zu rows",
                         c->def.name, (long long)m->num_values, rows);
@@ -731,6 +741,11 @@ int pq_reader_load(pq_reader *r, size_t rg, size_t *nrows, hdp_err *e)
         return hdp_fail(e, "parquet: no row group %zu", rg);
     const pqm_row_group *g = &r->meta.row_groups[rg];
     size_t rows = (size_t)g->num_rows;
+    if (rows > PQ_MAX_RG_ROWS || rows * r->ncols > PQ_MAX_RG_VALUES)
+        return hdp_fail(e,
+                        "parquet: row group %zu has %zu rows of %zu columns; this reader loads at "
+                        "most %zu rows and %zu values per row group",
+                        rg, rows, r->ncols, PQ_MAX_RG_ROWS, PQ_MAX_RG_VALUES);
     for (size_t i = 0; i < r->ncols; i++) {
         if (read_chunk(r, &r->cols[i], &g->columns[i], rows, e) != HDP_OK) {
             for (size_t j = 0; j < r->ncols; j++)

@@ -11,7 +11,8 @@
  *
  * Access is by row group: pq_reader_load decodes every column of one row group into memory,
  * then the getters read any row of it. Malformed input returns HDP_ERR; the reader never
- * reads outside the file, and allocations are bounded by page sizes. */
+ * reads outside the file, and allocations are bounded by page sizes and by the row group
+ * limits (64 Mi rows, 128 Mi values: a larger row group is an error). */
 #ifndef HDP_PARQUET_READER_H
 #define HDP_PARQUET_READER_H
 

@@ -231,7 +231,7 @@ int tc_struct_enter(tc_reader *r)
     if (r->failed)
         return -1;
     if (r->depth + 1 >= TC_MAX_DEPTH)
-        return tc_fail(r, "structs nested too deep");
+        return tc_fail(r, "values nested too deep");
     r->depth++;
     r->last[r->depth] = 0;
     return 0;
@@ -293,17 +293,18 @@ int tc_skip(tc_reader *r, int type)
         return tc_read_binary(r, &bp, &bn);
     case TC_LIST:
     case TC_SET: {
-        int et;
+        int et, rc = 0;
         uint32_t n;
-        if (tc_read_list(r, &et, &n) < 0)
+        /* containers nest like structs, so hostile input cannot recurse off the stack */
+        if (tc_read_list(r, &et, &n) < 0 || tc_struct_enter(r) < 0)
             return -1;
-        for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t i = 0; i < n && rc == 0; i++) {
             /* bools inside containers take one byte each */
             int st = (et == TC_BOOL_TRUE || et == TC_BOOL_FALSE) ? TC_BYTE : et;
-            if (tc_skip(r, st) < 0)
-                return -1;
+            rc = tc_skip(r, st);
         }
-        return 0;
+        tc_struct_leave(r);
+        return rc;
     }
     case TC_MAP: {
         if (tc_read_varint(r, &u) < 0)
@@ -319,10 +320,13 @@ int tc_skip(tc_reader *r, int type)
         vt = (vt == TC_BOOL_TRUE || vt == TC_BOOL_FALSE) ? TC_BYTE : vt;
         if (kt == TC_STOP || vt == TC_STOP || kt > TC_STRUCT || vt > TC_STRUCT)
             return tc_fail(r, "bad map types");
-        for (uint64_t i = 0; i < u; i++)
-            if (tc_skip(r, kt) < 0 || tc_skip(r, vt) < 0)
-                return -1;
-        return 0;
+        if (tc_struct_enter(r) < 0)
+            return -1;
+        int rc = 0;
+        for (uint64_t i = 0; i < u && rc == 0; i++)
+            rc = tc_skip(r, kt) < 0 || tc_skip(r, vt) < 0 ? -1 : 0;
+        tc_struct_leave(r);
+        return rc;
     }
     case TC_STRUCT: {
         int t, rc;

@@ -1,10 +1,12 @@
 #include "io/fsutil.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int fs_mkdirs(const char *path, hdp_err *e)
 {
@@ -22,4 +24,20 @@ int fs_mkdirs(const char *path, hdp_err *e)
         if (saved == '\0')
             return HDP_OK;
     }
+}
+
+static int remove_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+void fs_remove_tree(const char *path)
+{
+    if (path == NULL || path[0] == '\0')
+        return;
+    nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }

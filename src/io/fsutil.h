@@ -7,4 +7,8 @@
 /* Creates path and its missing parents, like mkdir -p (mode 0755). */
 int fs_mkdirs(const char *path, hdp_err *e);
 
+/* Removes path and everything below it (rm -rf; symlinks are removed, not followed). A missing
+ * path is fine; other failures are ignored (a leftover spool is harmless). */
+void fs_remove_tree(const char *path);
+
 #endif

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/utf8.h"
+
 /* ---------------------------------------------------------------- helpers */
 
 static http_parse_rc fail(http_perr *err, int status, const char *code, const char *msg)
@@ -432,41 +434,12 @@ int http_query_decode(const char *q, size_t n, char *scratch, http_param *out, s
 
 /* ---------------------------------------------------------------- echo and reasons */
 
-/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0 when s does not start one. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-    size_t need;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        lo = c == 0xe0 ? 0xa0 : 0x80;
-        hi = c == 0xed ? 0x9f : 0xbf;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        lo = c == 0xf0 ? 0x90 : 0x80;
-        hi = c == 0xf4 ? 0x8f : 0xbf;
-    } else {
-        return 0;
-    }
-    if (n < need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return need;
-}
-
 size_t http_echo_utf8(const char *s, size_t n, size_t max, char *out)
 {
     static const char repl[] = "\xef\xbf\xbd";
     size_t o = 0, i = 0;
     while (i < n) {
-        size_t l = utf8_seq((const unsigned char *)s + i, n - i);
+        size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
         size_t ol = l ? l : 3;
         if (o + ol > max) {
             memcpy(out + o, "...", 3);

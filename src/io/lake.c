@@ -121,6 +121,19 @@ int lake_put(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_er
     return lk->be->put(lk, key, data ? data : "", len, e);
 }
 
+int lake_put_new(hdp_lake *lk, const char *key, const void *data, size_t len, int *created,
+                 hdp_err *e)
+{
+    if (lk == NULL || created == NULL)
+        return hdp_fail(e, "lake: not open or no result pointer");
+    *created = 0;
+    if (data == NULL && len > 0)
+        return hdp_fail(e, "lake: put '%.200s' without data", key ? key : "");
+    if (lake_key_check(key, 0, e) != HDP_OK)
+        return HDP_ERR;
+    return lk->be->put_new(lk, key, data ? data : "", len, created, e);
+}
+
 int lake_put_file(hdp_lake *lk, const char *key, const char *local_path, hdp_err *e)
 {
     if (lk == NULL)
@@ -176,9 +189,10 @@ int lake_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_
     return lk->be->list(lk, prefix, cb, ctx, e);
 }
 
-static int collect_key(void *ctx, const char *key, uint64_t size)
+static int collect_key(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
     (void)size;
+    (void)mtime;
     lake_keys *l = ctx;
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;

@@ -53,6 +53,13 @@ int lake_ensure(hdp_lake *lk, hdp_err *e);
  * object, or the whole new one, never a part. */
 int lake_put(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_err *e);
 
+/* Stores len bytes under key only if no object holds it (create-only, atomic: file: link(2);
+ * S3: If-None-Match: *). *created = 1 when stored, 0 when the key was taken; the existing
+ * object is left as it is. Manifests are published with it, so two writers of the same
+ * version can never both win. */
+int lake_put_new(hdp_lake *lk, const char *key, const void *data, size_t len, int *created,
+                 hdp_err *e);
+
 /* Stores the contents of the local file local_path under key, atomically like lake_put.
  * Memory stays bounded: on S3, files over the multipart threshold go up part by part. */
 int lake_put_file(hdp_lake *lk, const char *key, const char *local_path, hdp_err *e);
@@ -68,10 +75,11 @@ int lake_head(hdp_lake *lk, const char *key, int *found, uint64_t *size, hdp_err
 /* Removes the object; removing a missing key succeeds. */
 int lake_delete(hdp_lake *lk, const char *key, hdp_err *e);
 
-/* Calls cb(ctx, key, size) for every object whose key starts with prefix ("" for all), in
- * byte-wise lexicographic key order (S3's order). A non-zero return from cb stops the walk
- * and lake_list() returns that value as is (e untouched). */
-typedef int (*lake_list_cb)(void *ctx, const char *key, uint64_t size);
+/* Calls cb(ctx, key, size, mtime) for every object whose key starts with prefix ("" for all),
+ * in byte-wise lexicographic key order (S3's order); mtime is the object's last modification
+ * (Unix seconds; 0 when the store does not say). A non-zero return from cb stops the walk and
+ * lake_list() returns that value as is (e untouched). */
+typedef int (*lake_list_cb)(void *ctx, const char *key, uint64_t size, int64_t mtime);
 int lake_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_err *e);
 
 /* Every key under prefix, collected (for callers that list, then read). */

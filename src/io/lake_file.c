@@ -123,9 +123,11 @@ static int copy_fd(int src_fd, int fd)
 }
 
 /* Writes the object key from memory (data, len) or, when src_fd >= 0, from that file:
- * temporary file, fsync, rename over the target, fsync the folder. */
+ * temporary file, fsync, rename over the target, fsync the folder. With created != NULL the
+ * write is create-only: link(2) instead of rename, so an existing object is never replaced
+ * (*created = 0 then). */
 static int write_atomic(file_lake *fl, const char *key, const void *data, size_t len, int src_fd,
-                        hdp_err *e)
+                        int *created, hdp_err *e)
 {
     char *path = path_of(fl, key);
     char *dir = xstrdup(path);
@@ -157,8 +159,14 @@ static int write_atomic(file_lake *fl, const char *key, const void *data, size_t
         rc = hdp_fail(e, "lake: fsync %s: %s", tmp.data, strerror(errno));
     if (fd >= 0 && close(fd) != 0 && rc == HDP_OK)
         rc = hdp_fail(e, "lake: closing %s: %s", tmp.data, strerror(errno));
-    if (rc == HDP_OK && rename(tmp.data, path) != 0)
+    if (rc == HDP_OK && created != NULL) {
+        *created = link(tmp.data, path) == 0;
+        if (!*created && errno != EEXIST)
+            rc = hdp_fail(e, "lake: cannot link into %s: %s", path, strerror(errno));
+        unlink(tmp.data);
+    } else if (rc == HDP_OK && rename(tmp.data, path) != 0) {
         rc = hdp_fail(e, "lake: cannot rename into %s: %s", path, strerror(errno));
+    }
     if (rc == HDP_OK)
         rc = fsync_dir(dir, e);
     else if (fd >= 0)
@@ -178,7 +186,13 @@ static int file_ensure(hdp_lake *lk, hdp_err *e)
 
 static int file_put(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_err *e)
 {
-    return write_atomic(fl_of(lk), key, data, len, -1, e);
+    return write_atomic(fl_of(lk), key, data, len, -1, NULL, e);
+}
+
+static int file_put_new(hdp_lake *lk, const char *key, const void *data, size_t len, int *created,
+                        hdp_err *e)
+{
+    return write_atomic(fl_of(lk), key, data, len, -1, created, e);
 }
 
 static int file_put_file(hdp_lake *lk, const char *key, const char *local, hdp_err *e)
@@ -186,7 +200,7 @@ static int file_put_file(hdp_lake *lk, const char *key, const char *local, hdp_e
     int src = open(local, O_RDONLY | O_CLOEXEC);
     if (src < 0)
         return hdp_fail(e, "lake: cannot open %s: %s", local, strerror(errno));
-    int rc = write_atomic(fl_of(lk), key, NULL, 0, src, e);
+    int rc = write_atomic(fl_of(lk), key, NULL, 0, src, NULL, e);
     close(src);
     return rc;
 }
@@ -262,6 +276,7 @@ static int file_del(hdp_lake *lk, const char *key, hdp_err *e)
 typedef struct entry {
     char *key;
     uint64_t size;
+    int64_t mtime;
 } entry;
 
 typedef struct entries {
@@ -331,6 +346,7 @@ static int walk(const char *root, hdp_buf *rel, const char *prefix, entries *es,
             }
             es->v[es->n].key = xstrdup(rel->data);
             es->v[es->n].size = (uint64_t)st.st_size;
+            es->v[es->n].mtime = (int64_t)st.st_mtime;
             es->n++;
         }
     }
@@ -355,7 +371,7 @@ static int file_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ct
         if (es.n > 1)
             qsort(es.v, es.n, sizeof(*es.v), entry_cmp);
         for (size_t i = 0; i < es.n && rc == HDP_OK; i++)
-            rc = cb(ctx, es.v[i].key, es.v[i].size);
+            rc = cb(ctx, es.v[i].key, es.v[i].size, es.v[i].mtime);
     }
     entries_free(&es);
     buf_free(&rel);
@@ -368,6 +384,7 @@ const lake_backend lake_file_backend = {
     .close = file_close,
     .ensure = file_ensure,
     .put = file_put,
+    .put_new = file_put_new,
     .put_file = file_put_file,
     .get = file_get,
     .head = file_head,

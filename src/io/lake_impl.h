@@ -15,6 +15,8 @@ typedef struct lake_backend {
     void (*close)(hdp_lake *lk);
     int (*ensure)(hdp_lake *lk, hdp_err *e);
     int (*put)(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_err *e);
+    int (*put_new)(hdp_lake *lk, const char *key, const void *data, size_t len, int *created,
+                   hdp_err *e);
     int (*put_file)(hdp_lake *lk, const char *key, const char *path, hdp_err *e);
     int (*get)(hdp_lake *lk, const char *key, hdp_buf *out, hdp_err *e);
     int (*head)(hdp_lake *lk, const char *key, int *found, uint64_t *size, hdp_err *e);

@@ -172,6 +172,16 @@ static int s3l_put(hdp_lake *lk, const char *key, const void *data, size_t len, 
     return rc;
 }
 
+static int s3l_put_new(hdp_lake *lk, const char *key, const void *data, size_t len, int *created,
+                       hdp_err *e)
+{
+    s3_lake *sl = sl_of(lk);
+    char *k = full_key(sl, key);
+    int rc = s3_put_object_new(sl->c, sl->bucket, k, data, len, created, e);
+    free(k);
+    return rc;
+}
+
 static int s3l_put_file(hdp_lake *lk, const char *key, const char *path, hdp_err *e)
 {
     s3_lake *sl = sl_of(lk);
@@ -238,12 +248,12 @@ typedef struct strip_ctx {
 } strip_ctx;
 
 /* Hands listed keys to the caller without the lake's prefix. */
-static int strip_prefix(void *ctx, const char *key, uint64_t size)
+static int strip_prefix(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
     const strip_ctx *sc = ctx;
     if (strlen(key) <= sc->plen)
         return HDP_OK; /* the prefix's own "folder" marker, not an object of ours */
-    return sc->cb(sc->ctx, key + sc->plen, size);
+    return sc->cb(sc->ctx, key + sc->plen, size, mtime);
 }
 
 static int s3l_list(hdp_lake *lk, const char *prefix, lake_list_cb cb, void *ctx, hdp_err *e)
@@ -262,6 +272,7 @@ const lake_backend lake_s3_backend = {
     .close = s3l_close,
     .ensure = s3l_ensure,
     .put = s3l_put,
+    .put_new = s3l_put_new,
     .put_file = s3l_put_file,
     .get = s3l_get,
     .head = s3l_head,

@@ -4,6 +4,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+int pg_connect_error_permanent(const char *msg)
+{
+    /* libpq has no SQLSTATE for a failed connection, only the server's (English: hdp runs
+     * its sessions with lc_messages unset) or its own text. */
+    static const char *const permanent[] = {
+        "password authentication failed",
+        "authentication failed for user",
+        "no pg_hba.conf entry",
+        "does not exist", /* role or database */
+        "invalid connection option",
+        "missing \"=\" after",
+        "invalid URI",
+        "invalid integer value",
+        "unsupported frontend protocol",
+        "is not permitted to log in",
+        "permission denied for database",
+        "fe_sendauth: no password supplied",
+        "SCRAM authentication requires",
+        "invalid sslmode value",
+        "role \"",
+    };
+    static const char *const transient[] = {"the database system is starting up",
+                                            "the database system is shutting down",
+                                            "the database system is in recovery mode",
+                                            "too many clients", "remaining connection slots"};
+    if (msg == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+        if (strstr(msg, transient[i]))
+            return 0;
+    for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++)
+        if (strstr(msg, permanent[i]))
+            return 1;
+    return 0;
+}
+
+int pg_open(PGconn **out, const char *dsn, const char *dbname, const char *replication, hdp_err *e)
+{
+    hdp_err local;
+    if (e == NULL)
+        e = &local;
+    *out = pg_connect(dsn, dbname, replication, e);
+    if (*out != NULL)
+        return HDP_OK;
+    return pg_connect_error_permanent(e->msg) ? HDP_ERR : HDP_RETRY;
+}
+
 PGconn *pg_connect(const char *dsn, const char *dbname, const char *replication, hdp_err *e)
 {
     const char *keys[6];

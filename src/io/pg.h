@@ -13,6 +13,15 @@
  * Sessions run in UTC. NULL on failure with e set. */
 PGconn *pg_connect(const char *dsn, const char *dbname, const char *replication, hdp_err *e);
 
+/* The same, classified: HDP_OK with *out set; HDP_RETRY when the server is unreachable,
+ * starting, shutting down or out of connection slots (a retry may help); HDP_ERR when it
+ * refused us for good (wrong password, no such role or database, no pg_hba.conf entry, a
+ * malformed connection string). The message never holds the password. */
+int pg_open(PGconn **out, const char *dsn, const char *dbname, const char *replication, hdp_err *e);
+
+/* Is libpq's connection failure text one that no retry mends? (pure; for tests) */
+int pg_connect_error_permanent(const char *msg);
+
 /* Runs a statement that returns no rows we need. */
 int pg_exec(PGconn *c, const char *sql, hdp_err *e);
 

@@ -11,9 +11,9 @@
 int pg_stream_start(pg_stream *s, const char *dsn, const char *slot, const char *pub, hdp_err *e)
 {
     memset(s, 0, sizeof(*s));
-    s->conn = pg_connect(dsn, NULL, "database", e);
-    if (s->conn == NULL)
-        return HDP_RETRY;
+    int rc = pg_open(&s->conn, dsn, NULL, "database", e);
+    if (rc != HDP_OK)
+        return rc;
     /* A replication connection speaks only the simple query protocol: no parameters. */
     char *lit = PQescapeLiteral(s->conn, slot, strlen(slot));
     char q[256];

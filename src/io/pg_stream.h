@@ -25,7 +25,8 @@ typedef struct pg_stream {
 } pg_stream;
 
 /* Connects and starts streaming `slot` of publication `pub`. HDP_ERR when the slot does not
- * exist (a retry cannot help), HDP_RETRY when the server is unreachable. */
+ * exist or the server refuses the credentials (a retry cannot help), HDP_RETRY when the
+ * server is unreachable or the slot is busy. */
 int pg_stream_start(pg_stream *s, const char *dsn, const char *slot, const char *pub, hdp_err *e);
 
 /* Waits up to timeout_ms for one frame: HDP_OK with *got = 1 and *f filled, or *got = 0 on

@@ -38,6 +38,7 @@ void redis_free(hdp_redis *r)
         return;
     redis_disconnect(r);
     memset(r->addr.password, 0, sizeof(r->addr.password));
+    memset(r->addr.user, 0, sizeof(r->addr.user));
     free(r);
 }
 
@@ -59,17 +60,39 @@ int redis_connected(const hdp_redis *r)
     return r->c != NULL;
 }
 
-/* Runs one setup command on a fresh context; HDP_OK or HDP_RETRY (the connect failed). */
+/* Is an error reply to AUTH or SELECT one that no retry mends? Wrong or missing credentials,
+ * an ACL refusal, a database index the server does not have. A server still loading its data
+ * (LOADING) or a replica in the middle of a failover is worth retrying. */
+static int setup_error_permanent(const char *msg)
+{
+    static const char *const permanent[] = {"WRONGPASS",
+                                            "NOAUTH",
+                                            "NOPERM",
+                                            "ERR invalid password",
+                                            "ERR AUTH",
+                                            "ERR Client sent AUTH",
+                                            "ERR DB index is out of range",
+                                            "ERR invalid DB index"};
+    for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++)
+        if (strncmp(msg, permanent[i], strlen(permanent[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Runs one setup command on a fresh context: HDP_OK, HDP_RETRY (the connection failed or the
+ * server is not ready) or HDP_ERR (the server refused for good: credentials, database). */
 static int setup_command(hdp_redis *r, hdp_err *e, const char *what, int argc, const char **argv)
 {
     redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
     if (rep == NULL)
         return hdp_retry(e, "redis %s:%d: %s: %s", r->addr.host, r->addr.port, what, r->c->errstr);
-    int bad = rep->type == REDIS_REPLY_ERROR;
-    if (bad)
-        hdp_fail(e, "redis %s:%d: %s: %s", r->addr.host, r->addr.port, what, rep->str);
+    int rc = HDP_OK;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        rc = setup_error_permanent(rep->str) ? HDP_ERR : HDP_RETRY;
+        hdp_fail(e, "redis %s:%d: %s refused: %s", r->addr.host, r->addr.port, what, rep->str);
+    }
     freeReplyObject(rep);
-    return bad ? HDP_RETRY : HDP_OK;
+    return rc;
 }
 
 int redis_connect(hdp_redis *r, hdp_err *e)
@@ -94,8 +117,11 @@ int redis_connect(hdp_redis *r, hdp_err *e)
         redisEnableKeepAlive(r->c);
     }
     if (rc == HDP_OK && r->addr.password[0] != '\0') {
-        const char *argv[] = {"AUTH", r->addr.password};
-        rc = setup_command(r, e, "AUTH", 2, argv);
+        const char *argv[] = {"AUTH", r->addr.user, r->addr.password};
+        if (r->addr.user[0] != '\0')
+            rc = setup_command(r, e, "AUTH", 3, argv);
+        else
+            rc = setup_command(r, e, "AUTH", 2, (const char *[]){"AUTH", r->addr.password});
     }
     if (rc == HDP_OK && r->addr.db != 0) {
         char db[16];
@@ -125,12 +151,27 @@ static int finish_reply(hdp_redis *r, redisReply *rep, redisReply **out, hdp_err
         return rc;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
+        int transient = redis_error_transient(rep->str);
         hdp_fail(e, "redis: %s", rep->str);
         freeReplyObject(rep);
-        return HDP_ERR;
+        if (transient)
+            redis_disconnect(r);
+        return transient ? HDP_RETRY : HDP_ERR;
     }
     *out = rep;
     return HDP_OK;
+}
+
+int redis_error_transient(const char *msg)
+{
+    static const char *const transient[] = {"LOADING",    "BUSY",        "TRYAGAIN",
+                                            "MASTERDOWN", "CLUSTERDOWN", "READONLY"};
+    for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++) {
+        size_t n = strlen(transient[i]);
+        if (strncmp(msg, transient[i], n) == 0 && (msg[n] == ' ' || msg[n] == '\0'))
+            return 1;
+    }
+    return 0;
 }
 
 int redis_command(hdp_redis *r, redisReply **out, hdp_err *e, const char *fmt, ...)

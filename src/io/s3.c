@@ -12,6 +12,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/timeutil.h"
+
 #include "io/s3_text.h"
 
 #define MIN_PART  (5ULL << 20)
@@ -39,6 +41,7 @@ typedef struct s3_req {
     const void *body;
     size_t body_len;
     const char *content_type;
+    int if_none_match; /* PUT only when no object holds the key (412 otherwise) */
 } s3_req;
 
 typedef struct s3_resp {
@@ -241,6 +244,8 @@ static CURLcode attempt(s3_client *c, const s3_req *rq, const char *url, const c
         snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type);
         hdrs = curl_slist_append(hdrs, line);
     }
+    if (rq->if_none_match)
+        hdrs = curl_slist_append(hdrs, "If-None-Match: *");
     errbuf[0] = '\0';
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -424,6 +429,29 @@ int s3_put_object(s3_client *c, const char *bucket, const char *key, const void 
     return s3_do_ok(c, &rq, &rs, e);
 }
 
+int s3_put_object_new(s3_client *c, const char *bucket, const char *key, const void *data,
+                      size_t len, int *created, hdp_err *e)
+{
+    s3_req rq = {.method = "PUT",
+                 .bucket = bucket,
+                 .key = key,
+                 .body = data,
+                 .body_len = len,
+                 .content_type = "application/octet-stream",
+                 .if_none_match = 1};
+    s3_resp rs = {0};
+    *created = 0;
+    int rc = s3_do(c, &rq, &rs, e);
+    if (rc != HDP_OK)
+        return rc;
+    if (rs.status == 412 || strcmp(rs.code, "PreconditionFailed") == 0)
+        return HDP_OK; /* the key is taken */
+    if (rs.status < 200 || rs.status > 299)
+        return status_error(c, &rq, &rs, e);
+    *created = 1;
+    return HDP_OK;
+}
+
 int s3_get_object(s3_client *c, const char *bucket, const char *key, hdp_buf *out, int *found,
                   hdp_err *e)
 {
@@ -511,7 +539,11 @@ static int list_page(const hdp_buf *doc, s3_list_cb cb, void *ctx, hdp_err *e)
             rc = hdp_fail(e, "S3 list: malformed key or size in the answer");
             break;
         }
-        rc = cb(ctx, key.data ? key.data : "", (uint64_t)size);
+        int64_t mtime = 0, us;
+        size_t p3 = 0;
+        if (s3_xml_find(blk, blen, &p3, "LastModified", &v, &vl) && ts_parse(v, vl, &us) == 0)
+            mtime = floor_div(us, USEC_PER_SEC);
+        rc = cb(ctx, key.data ? key.data : "", (uint64_t)size, mtime);
     }
     buf_free(&key);
     return rc;

@@ -43,6 +43,9 @@ int s3_bucket_ensure(s3_client *c, const char *bucket, hdp_err *e);
 int s3_put_object(s3_client *c, const char *bucket, const char *key, const void *data, size_t len,
                   hdp_err *e);
 /* Reads the object into out; *found = 0 (and HDP_OK) when the key does not exist. */
+/* PUT with If-None-Match: *: *created = 1 when stored, 0 when an object holds the key. */
+int s3_put_object_new(s3_client *c, const char *bucket, const char *key, const void *data,
+                      size_t len, int *created, hdp_err *e);
 int s3_get_object(s3_client *c, const char *bucket, const char *key, hdp_buf *out, int *found,
                   hdp_err *e);
 /* *found = 0 when the key does not exist (a missing bucket is an error). */
@@ -53,7 +56,7 @@ int s3_delete_object(s3_client *c, const char *bucket, const char *key, hdp_err 
 
 /* ListObjectsV2 over every page (page = max-keys, 1..1000); cb as in lake_list: a non-zero
  * return stops the listing and is returned as is. */
-typedef int (*s3_list_cb)(void *ctx, const char *key, uint64_t size);
+typedef int (*s3_list_cb)(void *ctx, const char *key, uint64_t size, int64_t mtime);
 int s3_list_objects(s3_client *c, const char *bucket, const char *prefix, int page, s3_list_cb cb,
                     void *ctx, hdp_err *e);
 

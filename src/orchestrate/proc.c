@@ -121,6 +121,8 @@ int proc_spawn(char *const argv[], const proc_opts *o, pid_t *pid, hdp_err *e)
     static const proc_opts none = {0};
     if (o == NULL)
         o = &none;
+    if (o->inherit_output)
+        return spawn_fds(argv, o, STDOUT_FILENO, STDERR_FILENO, pid, e);
     const char *path = o->log_path ? o->log_path : "/dev/null";
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)

@@ -28,6 +28,7 @@ typedef struct proc_opts {
     const char *cwd;       /* working directory of the child; NULL: inherited */
     const proc_user *user; /* run as this user; NULL: as the caller */
     int pdeathsig;         /* signal the child gets when its parent dies; 0: none */
+    int inherit_output;    /* stdout and stderr are the caller's (log_path is ignored) */
 } proc_opts;
 
 /* Looks up an OS user and its supplementary groups. HDP_ERR when it does not exist. */

@@ -74,6 +74,7 @@ agg_named *agg_map_get(agg_map *m, const char *name, size_t n)
     agg_named *it = &m->items[m->len++];
     it->name = xstrndup(name, n);
     it->cents = 0;
+    it->paid = 0;
     it->orders = 0;
     if (m->len * 2 > m->nslots)
         map_rehash(m, m->nslots * 2);
@@ -158,12 +159,12 @@ int agg_add_field(day_agg *a, const char *name, size_t nlen, const char *val, si
             a->min_seen[idx] = 1;
             ovf = add_to(cnt ? &a->min_orders[idx] : &a->min_cents[idx], v);
         }
-    } else if (PREFIX("c:") || PREFIX("cn:") || PREFIX("k:") || PREFIX("kn:")) {
-        int cnt = name[1] == 'n';
-        size_t skip = cnt ? 3 : 2;
+    } else if (PREFIX("c:") || PREFIX("cn:") || PREFIX("cp:") || PREFIX("k:") || PREFIX("kn:")) {
+        int cnt = name[1] == 'n', paid = name[1] == 'p';
+        size_t skip = cnt || paid ? 3 : 2;
         agg_named *it =
             agg_map_get(name[0] == 'c' ? &a->cities : &a->categories, name + skip, nlen - skip);
-        ovf = add_to(cnt ? &it->orders : &it->cents, v);
+        ovf = add_to(cnt ? &it->orders : paid ? &it->paid : &it->cents, v);
     }
 #undef IS
 #undef PREFIX
@@ -180,7 +181,8 @@ static int merge_map(agg_map *dst, const agg_map *src)
     for (size_t i = 0; i < src->len; i++) {
         const agg_named *s = &src->items[i];
         agg_named *d = agg_map_get(dst, s->name, strlen(s->name));
-        if (add_to(&d->cents, s->cents) || add_to(&d->orders, s->orders))
+        if (add_to(&d->cents, s->cents) || add_to(&d->orders, s->orders) ||
+            add_to(&d->paid, s->paid))
             return -1;
     }
     return 0;

@@ -19,6 +19,7 @@ typedef struct agg_named {
     char *name;
     int64_t cents;  /* net cents */
     int64_t orders; /* paid orders */
+    int64_t paid;   /* cents of the paid orders (cities: the average check's numerator) */
 } agg_named;
 
 /* name -> index into items; open addressing, grows at half load. */

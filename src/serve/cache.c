@@ -119,15 +119,18 @@ void cache_get(serve_cache *c, const char *key, cache_fill_fn fill, void *ctx, c
     pthread_mutex_lock(&c->mu);
     entry *en = find(c, key, h);
     int64_t now = mono_us();
-    if (en != NULL && en->body != NULL && (now - en->born_us < c->ttl_us || en->computing)) {
-        /* fresh, or stale while another thread recomputes it */
+    int64_t age = en != NULL ? now - en->born_us : 0;
+    if (en != NULL && en->body != NULL &&
+        (age < c->ttl_us || (en->computing && age < 2 * c->ttl_us))) {
+        /* fresh, or stale by less than another ttl while another thread recomputes it: an
+         * answer is never more than two windows old */
         copy_out(en, body, len, status);
         pthread_mutex_unlock(&c->mu);
         *hit = 1;
         return;
     }
     if (en != NULL && en->computing) {
-        /* first fill still running: wait for it */
+        /* first fill, or a stale answer too old to serve: wait for the fill */
         en->waiters++;
         while (en->computing)
             pthread_cond_wait(&c->done, &c->mu);

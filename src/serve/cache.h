@@ -3,7 +3,8 @@
  * cache_get() returns a fresh copy of the answer under key: from the cache while it is
  * younger than ttl, else computed by fill(). Concurrent misses on one key run fill() once:
  * the others serve the previous (stale) answer while it is recomputed, or wait for it when
- * there is none. Every answer fill() produces is cached, errors included (a 503 is then
+ * there is none — or when it is older than two ttl: no answer is ever served more than 2 × ttl
+ * after it was computed. Every answer fill() produces is cached, errors included (a 503 is then
  * retried after ttl at most, so a dead Redis is asked ~1/ttl times a second per key). */
 #ifndef HDP_SERVE_CACHE_H
 #define HDP_SERVE_CACHE_H

@@ -29,7 +29,8 @@ struct hdp_server {
     http_server *http;
     pthread_mutex_t redis_mu; /* guards redis */
     hdp_redis *redis;
-    serve_dwh *dwh; /* the Data Vault, for the history endpoints; has its own lock */
+    serve_dwh *dwh;      /* the Data Vault, for the history endpoints; has its own lock */
+    batch_source *batch; /* ClickHouse's batch views (NULL: none configured) */
     serve_cache *cache;
     serve_metrics metrics;
     char *token;
@@ -89,7 +90,7 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
     }
     pthread_mutex_unlock(&s->redis_mu);
     if (rc == HDP_OK)
-        rc = batch_read_day(NULL, q->date, has_w, w, &batch, &e);
+        rc = has_w ? batch_read_day(s->batch, q->date, w, &batch, &e) : HDP_OK;
     if (rc == HDP_OK)
         rc = agg_merge(&total, &batch, &e);
     if (rc == HDP_OK)
@@ -104,7 +105,7 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
         atomic_fetch_add(&s->metrics.redis_errors, 1);
         log_read_failure(s, q->ep, q->date, e.msg);
         buf_reset(body);
-        if (rc == HDP_RETRY) {
+        if (rc == HDP_RETRY || !redis_connected(s->redis)) { /* away, or refusing us */
             *status = 503;
             render_error(body, "unavailable", "the speed layer (Redis) is unreachable");
         } else {
@@ -358,6 +359,7 @@ int server_start(hdp_server **out, const serve_opts *o, hdp_err *e)
     s->redis = redis_new(&o->redis, 1000);
     redis_set_retry_interval(s->redis, 100);
     s->dwh = dwh_new(o->dwh_dsn, 100);
+    s->batch = batch_source_new(o->clickhouse_url, e);
     s->cache = cache_new(o->cache_ms, 4096);
     metrics_init(&s->metrics);
     if (o->token != NULL && o->token[0] != '\0') {
@@ -397,6 +399,7 @@ void server_stop(hdp_server *s)
     cache_free(s->cache);
     redis_free(s->redis);
     dwh_free(s->dwh);
+    batch_source_free(s->batch);
     free(s->token);
     free(s->openapi);
     pthread_mutex_destroy(&s->redis_mu);

@@ -1,7 +1,7 @@
 /* sources.h — where the serving layer's numbers come from, and the serving rule.
  *
  * answer(day) = batch(segments <= W) + speed(segments > W), with W read once per request
- * from hdp:batch:watermark (absent: no batch layer, watermark null, batch part zero). */
+ * from hdp:batch:watermark (absent: no batch layer yet, watermark null, batch part zero). */
 #ifndef HDP_SERVE_SOURCES_H
 #define HDP_SERVE_SOURCES_H
 
@@ -18,9 +18,14 @@ int source_watermark(hdp_redis *r, int *has, long long *w, hdp_err *e);
 int speed_read_day(hdp_redis *r, const char *date, int has_w, long long w, day_agg *out,
                    hdp_err *e);
 
-/* The batch views' part of a day: segments <= w. There is no batch layer yet, so this adds
- * nothing. TODO(batch): read ClickHouse's batch views (facts up to watermark W) here; the
- * signature stays, with a ClickHouse client in place of the unused context. */
-int batch_read_day(void *ctx, const char *date, int has_w, long long w, day_agg *out, hdp_err *e);
+/* The batch views (ClickHouse facts, sql/clickhouse/10_facts.sql). NULL when no ClickHouse
+ * is configured (an empty URL); e set when the URL is bad. Thread-safe. */
+typedef struct batch_source batch_source;
+batch_source *batch_source_new(const char *clickhouse_url, hdp_err *e);
+void batch_source_free(batch_source *b); /* NULL is a no-op */
+
+/* Adds the batch part of a day — facts of segments <= w — to out, cached by (day, w). A NULL
+ * source adds nothing. HDP_RETRY when ClickHouse is away (and, for a second after, at once). */
+int batch_read_day(batch_source *b, const char *date, long long w, day_agg *out, hdp_err *e);
 
 #endif

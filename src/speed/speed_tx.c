@@ -194,6 +194,8 @@ static void add_event(speed_batch *b, const speed_dims *d, int64_t seg, int64_t 
         memcpy(f, "cn:", 3);
         memcpy(f + 3, r->city, cl);
         speed_batch_add(b, seg, day, f, 3 + cl, count);
+        f[1] = 'p';
+        speed_batch_add(b, seg, day, f, 3 + cl, money);
     }
     for (size_t i = 0; i < npairs; i++) {
         const char *cat = speed_dims_cat_name(d, pairs[2 * i]);

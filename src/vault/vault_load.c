@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batch/manifest_io.h"
+#include "lake/lake_state.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "format/copytext.h"
@@ -33,17 +33,17 @@ static const char STAGING_DDL[] =
     " line_no int, load_dts timestamptz, record_source text) ON COMMIT DROP;"
     "CREATE TEMP TABLE stg_sat_customer (hk bytea, load_dts timestamptz, hashdiff bytea,"
     " name text, email text, city text, country text, is_deleted boolean, lsn bigint, seq int,"
-    " first boolean) ON COMMIT DROP;"
+    " segment bigint, first boolean) ON COMMIT DROP;"
     "CREATE TEMP TABLE stg_sat_product (hk bytea, load_dts timestamptz, hashdiff bytea,"
     " sku text, name text, category text, price numeric(12,2), is_deleted boolean, lsn bigint,"
-    " seq int, first boolean) ON COMMIT DROP;"
+    " seq int, segment bigint, first boolean) ON COMMIT DROP;"
     "CREATE TEMP TABLE stg_sat_order (hk bytea, load_dts timestamptz, hashdiff bytea,"
     " status text, total numeric(12,2), currency text, ship_city text, created_at timestamptz,"
     " paid_at timestamptz, refunded_at timestamptz, is_deleted boolean, lsn bigint, seq int,"
-    " first boolean) ON COMMIT DROP;"
+    " segment bigint, first boolean) ON COMMIT DROP;"
     "CREATE TEMP TABLE stg_sat_order_line (hk bytea, load_dts timestamptz, hashdiff bytea,"
     " quantity int, unit_price numeric(12,2), is_deleted boolean, lsn bigint, seq int,"
-    " first boolean) ON COMMIT DROP;";
+    " segment bigint, first boolean) ON COMMIT DROP;";
 
 /* One vault target: where its staging rows go and with which columns. */
 typedef struct target {
@@ -119,8 +119,9 @@ static void sql_insert_sat(hdp_buf *q, const target *t)
 {
     buf_printf(q,
                "INSERT INTO %s (%s, load_dts, hashdiff, %s, is_deleted, record_source, "
-               "source_lsn, source_seq) "
-               "SELECT s.hk, s.load_dts, s.hashdiff, %s, s.is_deleted, '%s', s.lsn, s.seq "
+               "source_lsn, source_seq, source_segment) "
+               "SELECT s.hk, s.load_dts, s.hashdiff, %s, s.is_deleted, '%s', s.lsn, s.seq, "
+               "s.segment "
                "FROM %s s ORDER BY s.hk, s.load_dts",
                t->table, t->hk, t->cols, t->stg_cols, t->source, t->stg);
 }
@@ -133,7 +134,8 @@ static void sql_collapse_same_ts(hdp_buf *q, const target *t)
                "CREATE TEMP TABLE stg_fix ON COMMIT DROP AS SELECT DISTINCT ON (hk, load_dts) * "
                "FROM %s ORDER BY hk, load_dts, lsn DESC, seq DESC;"
                "TRUNCATE %s;"
-               "INSERT INTO %s SELECT hk, load_dts, hashdiff, %s, is_deleted, lsn, seq, rn = 1 "
+               "INSERT INTO %s SELECT hk, load_dts, hashdiff, %s, is_deleted, lsn, seq, segment, "
+               "rn = 1 "
                "FROM (SELECT *, lag(hashdiff) OVER w AS prev, row_number() OVER w AS rn "
                "FROM stg_fix WINDOW w AS (PARTITION BY hk ORDER BY load_dts)) x "
                "WHERE rn = 1 OR hashdiff IS DISTINCT FROM prev;"
@@ -187,18 +189,21 @@ static void plan_add(loader *l, const mf_file *f, int src, int64_t version)
 /* Files of the newest manifests that compaction has finished for every table. */
 static int plan_from_lake(loader *l, hdp_err *e)
 {
-    seg_set done = {0};
-    int rc = compact_state_load(l->lake, &done, e);
-    int64_t w = done.n ? done.r[done.n - 1].hi : INT64_MIN;
-    segset_free(&done);
+    int64_t w = -1;
+    int rc = compact_frontier(l->lake, &w, e);
+    l->st->frontier = w;
+    l->st->complete_through = w; /* lowered below by a waiting file that starts at or before */
     for (int src = 0; rc == HDP_OK && src < VSRC_N; src++) {
         manifest m = {0};
         rc = manifest_load_latest(l->lake, vstage_source_name(src), &m, e);
         for (size_t i = 0; rc == HDP_OK && i < m.nfiles; i++) {
-            if (m.files[i].last > w)
+            if (m.files[i].last > w) {
                 l->st->waiting_files++;
-            else
+                if (m.files[i].first <= l->st->complete_through)
+                    l->st->complete_through = m.files[i].first - 1;
+            } else {
                 plan_add(l, &m.files[i], src, m.version);
+            }
         }
         manifest_free(&m);
     }
@@ -488,6 +493,22 @@ static int record_load(loader *l, hdp_err *e)
     return rc;
 }
 
+/* The vault is complete through the segment every planned file reaches (the load commits
+ * them with this row, or neither). */
+static int record_progress(loader *l, hdp_err *e)
+{
+    char v[24];
+    snprintf(v, sizeof(v), "%" PRId64, l->st->complete_through);
+    const char *p[1] = {v};
+    PGresult *r = pg_query(l->pg,
+                           "INSERT INTO ops.progress (stage, through_segment) VALUES ('vault', $1) "
+                           "ON CONFLICT (stage) DO UPDATE SET through_segment = "
+                           "EXCLUDED.through_segment, updated_at = clock_timestamp()",
+                           1, p, e);
+    PQclear(r);
+    return r ? HDP_OK : HDP_ERR;
+}
+
 /* Everything between BEGIN and COMMIT. */
 static int load(loader *l, hdp_err *e)
 {
@@ -498,6 +519,8 @@ static int load(loader *l, hdp_err *e)
         return hdp_retry(e, "another vault load is running");
     if (rc == HDP_OK)
         rc = plan_drop_loaded(l, e);
+    if (rc == HDP_OK)
+        rc = record_progress(l, e);
     if (rc != HDP_OK || l->nfiles == 0)
         return rc;
     rc = find_empty(l, e);
@@ -556,11 +579,8 @@ int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e)
     if (l.lake == NULL)
         return HDP_ERR;
     int rc = plan_from_lake(&l, e);
-    if (rc == HDP_OK && l.nfiles > 0) {
-        l.pg = pg_connect(cfg->dwh_dsn, NULL, NULL, e);
-        if (l.pg == NULL)
-            rc = HDP_RETRY; /* dwh may come back; e names the cause */
-    }
+    if (rc == HDP_OK)
+        rc = pg_open(&l.pg, cfg->dwh_dsn, NULL, NULL, e); /* RETRY: dwh may come back */
     if (rc == HDP_OK && l.pg != NULL) {
         /* a backend whose client died mid-load notices within a second and rolls back */
         PQclear(PQexec(l.pg, "SET client_connection_check_interval = 1000"));
@@ -568,7 +588,7 @@ int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e)
                      "SET application_name = 'hdp vault'; BEGIN; SET LOCAL work_mem = '256MB'", e);
         if (rc == HDP_OK)
             rc = load(&l, e);
-        if (rc == HDP_OK && st->load_id != 0)
+        if (rc == HDP_OK) /* the load, or just the progress when nothing was new */
             rc = pg_exec(l.pg, "COMMIT", e);
         else
             PQclear(PQexec(l.pg, "ROLLBACK"));

@@ -4,8 +4,8 @@
  * What a load takes: for customers, products, orders and order_items (in that order: a
  * table's references load first), every file of the table's newest manifest that is not in
  * ops.load_file and whose segments compaction has finished for every table (last segment
- * <= the highest segment of _state/compact.json's segments_done), so an order is never
- * judged before its customer's segment is compacted.
+ * <= compact_frontier(): the lowest complete_through of the tables' progress files), so an
+ * order is never judged before its customer's segment is compacted.
  *
  * How: one transaction. An advisory lock keeps loads apart; the load's ops.load_log row is
  * written first (its id tags quarantine rows). Files stream through vault_stage into
@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/stage.h"
 #include "core/err.h"
 #include "vault/vault_stage.h"
 
@@ -30,12 +31,17 @@ typedef struct vault_stats {
     int64_t inserted[VS_QUARANTINE]; /* vault rows inserted per hub/link/satellite */
     int64_t pit_rows;                /* PIT rows written */
     int64_t waiting_files;           /* listed, but beyond what compaction finished */
+    int64_t frontier;                /* compaction is complete for every table through it */
+    int64_t complete_through;        /* the vault is, after this load (ops.progress 'vault') */
     int64_t seg_first, seg_last;
 } vault_stats;
 
 /* One load. HDP_OK (also when there was nothing new), HDP_RETRY when the lake or dwh is
  * unreachable or another load holds the lock, HDP_ERR otherwise; e set on failure. */
 int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e);
+
+/* The stage (core/stage.h): one load per unit. */
+extern const hdp_stage vault_task;
 
 /* Vault rows of st (hubs, links, satellites). */
 int64_t vault_rows_inserted(const vault_stats *st);

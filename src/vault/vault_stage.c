@@ -4,14 +4,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "batch/schema.h"
+#include "lake/schema.h"
 #include "core/decimal.h"
 #include "core/timeutil.h"
 #include "format/copytext.h"
 
 /* ------------------------------------------------------------------ what each table becomes */
 
-enum { M_LSN, M_SEQ, M_TS, M_OP, NMETA };
+enum { M_LSN, M_SEQ, M_TS, M_OP, M_SEGMENT, NMETA };
 #define MAX_COLS 12
 
 typedef struct source_spec {
@@ -69,9 +69,9 @@ static const source_spec specs[VSRC_N] = {
                           -1},
 };
 
-static const char *const meta_names[NMETA] = {"commit_lsn", "seq", "commit_ts", "op"};
+static const char *const meta_names[NMETA] = {"commit_lsn", "seq", "commit_ts", "op", "segment"};
 
-/* Staging tables mirror the vault's columns; sat rows add (lsn, seq, first). */
+/* Staging tables mirror the vault's columns; sat rows add (lsn, seq, segment, first). */
 static const char *const copy_sql[VS_NOUT] = {
     [VS_HUB_CUSTOMER] = "COPY stg_hub_customer FROM STDIN",
     [VS_HUB_PRODUCT] = "COPY stg_hub_product FROM STDIN",
@@ -354,6 +354,8 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
     put_value(b, f, M_LSN, row);
     buf_putc(b, '\t');
     put_value(b, f, M_SEQ, row);
+    buf_putc(b, '\t');
+    put_value(b, f, M_SEGMENT, row);
     buf_printf(b, "\t%c\n", created ? 't' : 'f');
     s->emitted[sp->sat]++;
 }

@@ -9,7 +9,7 @@ import time
 
 
 # The standard ports and the ones `hdp up` uses by default: tests never take them.
-AVOID_PORTS = {5432, 6379, 8080, 55432, 56379}
+AVOID_PORTS = {5432, 6379, 8080, 8123, 9000, 55432, 56379, 58123, 59000}
 
 
 def free_port():

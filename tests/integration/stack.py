@@ -11,6 +11,7 @@ import urllib.request
 
 import psycopg2
 
+from chserver import start_clickhouse
 from pgserver import start_postgres, stop_postgres
 from services import free_port, start_redis, stop_process, stop_redis, wait_port
 
@@ -19,9 +20,12 @@ HDP = os.environ.get("HDP_BIN", os.path.join(ROOT, "build", "hdp"))
 
 
 class Stack:
-    def __init__(self, tmpdir, segment_seconds=2, env=None):
+    def __init__(self, tmpdir, segment_seconds=2, env=None, clickhouse=False):
+        """clickhouse=True starts a private ClickHouse (self.ch) for the marts; False leaves
+        HDP_CLICKHOUSE_URL empty, so `hdp init` skips ClickHouse."""
         self.tmp = str(tmpdir)
         self.pg = start_postgres(tmpdir)
+        self.ch = start_clickhouse(tmpdir) if clickhouse else None
         self.redis, self.redis_port = start_redis(tmpdir, persistent=True)
         self.http_port = free_port()
         self.env = dict(os.environ)
@@ -35,6 +39,7 @@ class Stack:
             "HDP_ENV_FILE": os.devnull,
             "HDP_VAR_DIR": os.path.join(self.tmp, "var"),
             "HDP_LAKE_URL": "file://" + os.path.join(self.tmp, "lake"),
+            "HDP_CLICKHOUSE_URL": self.ch.url if self.ch else "",
         })
         self.env.update(env or {})
         self.procs = {}
@@ -73,6 +78,8 @@ class Stack:
             stop_process(p)
         self.procs.clear()
         stop_redis(self.redis)
+        if self.ch:
+            self.ch.stop()
         stop_postgres(self.pg)
 
     def log(self, name):

@@ -23,14 +23,10 @@ def test_help_lists_every_subcommand():
         assert sub.returncode == 0 and f"usage: hdp {cmd}" in sub.stdout
 
 
-def test_not_built_commands_say_so_and_exit_1():
-    for cmd in ["scheduler"]:
-        out = run(cmd)
-        assert out.returncode == 1 and "not built yet" in out.stderr
+def test_every_command_is_built():
     top = run("--help").stdout
-    for cmd in ["capture", "run"]:
-        line = next(x for x in top.splitlines() if x.startswith(f"  {cmd} "))
-        assert "not built yet" not in line, line
+    assert "not built yet" not in top
+    assert run("scheduler", "--bogus").returncode == 2
 
 
 def test_run_unknown_task_exits_2_listing_tasks():
@@ -54,6 +50,7 @@ def test_bad_configuration_is_one_line_naming_the_variable():
         "HDP_BATCH_INTERVAL": "0",
         "HDP_REDIS_URL": "http://nope",
         "HDP_LAKE_URL": "ftp://x",
+        "HDP_CLICKHOUSE_URL": "http://127.0.0.1:8123/?db=x",
         "HDP_HTTP_ADDR": "8080",
         "HDP_LOG_LEVEL": "loud",
     }
@@ -78,3 +75,30 @@ def test_readme_configuration_table_matches_the_binary():
     table = run("config", "--markdown").stdout
     with open(os.path.join(ROOT, "README.md")) as f:
         assert table in f.read(), "README's table is stale: paste `hdp config --markdown`"
+
+
+def test_no_credential_is_printed_by_config_or_serve(tmp_path):
+    """Issue 10 #7: a Redis password in a bad URL, a ClickHouse password, an S3 endpoint's
+    userinfo — never in `hdp config`'s output or in an error, whichever command prints it."""
+    bad = run("config", HDP_REDIS_URL="redis://:RealPass-42@127.0.0.1:6379/abc")
+    assert bad.returncode == 2
+    assert "HDP_REDIS_URL" in bad.stderr and "RealPass-42" not in bad.stderr + bad.stdout
+    assert len(bad.stderr.strip().splitlines()) == 1
+    serve = run("serve", HDP_REDIS_URL="redis://:RealPass-42@127.0.0.1:99999")
+    assert serve.returncode == 2 and "RealPass-42" not in serve.stderr + serve.stdout
+    out = run("config", HDP_CLICKHOUSE_URL="http://chuser:ChPw-321@127.0.0.1:8123",
+              HDP_REDIS_URL="redis://user:Pw%40x@127.0.0.1:6379/0",
+              HDP_S3_ENDPOINT="http://ak:S3Pw-9@127.0.0.1:9000")
+    assert out.returncode == 0
+    for secret in ["ChPw-321", "Pw%40x", "Pw@x", "S3Pw-9"]:
+        assert secret not in out.stdout + out.stderr, secret
+    assert "HDP_CLICKHOUSE_URL=http://chuser:***@127.0.0.1:8123" in out.stdout
+
+
+def test_default_lake_follows_var_dir(tmp_path):
+    """Issue 10 #13: without HDP_LAKE_URL the lake is $HDP_VAR_DIR/lake, absolute."""
+    out = run("config", HDP_VAR_DIR="/tmp/x")
+    assert "HDP_LAKE_URL=file:///tmp/x/lake\n" in out.stdout
+    rel = subprocess.run([HDP, "config"], env=dict(ENV, HDP_VAR_DIR="state"), cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert f"HDP_LAKE_URL=file://{tmp_path}/state/lake\n" in rel.stdout

@@ -139,8 +139,9 @@ def check_replay(stack, lake):
         for f in m["files"]:
             keys = [(r["commit_lsn"], r["seq"]) for r in lake.table(f["key"]).to_pylist()]
             assert keys == sorted(keys), f["key"]
-        state = json.loads(lake.get("_state/compact.json"))
-        assert state["quarantined"] == 0 and state["rows"] > 0
+        state = json.loads(lake.get(f"_state/compact/{t}.json"))
+        assert state["quarantined"] == 0 and state["rows"] > 0 and state["blocked"] is None
+        assert state["complete_through"] >= max(f["segments"][1] for f in m["files"])
 
 
 # ------------------------------------------------------------------ S3
@@ -186,10 +187,11 @@ def test_s3_malformed_line_is_quarantined_and_the_rest_compacted(s3_stack):
     lines = [good % (lsn, seg, 10**12 + 1, "1.00"), good % (lsn + 1, seg, 10**12 + 2, "abc"),
              '{"commit_lsn":' + str(lsn + 2) + ',"seq":0,"truncat',
              good % (lsn + 3, seg, 10**12 + 3, "3.00")]
-    lake.put(key, ("\n".join(lines) + "\n").encode())
+    data = ("\n".join(lines) + "\n").encode()
+    lake.put(key, data)
     lake.put(f"raw/_segments/{seg}.json", json.dumps(
         {"segment": seg, "first_lsn": lsn, "last_lsn": lsn + 3,
-         "objects": [{"key": key, "rows": 4, "bytes": 1}]}).encode())
+         "objects": [{"key": key, "rows": 4, "bytes": len(data)}]}).encode())
     v0 = lake.latest_manifest("orders")["version"]
     out = summary(stack.hdp("run", "compact"))
     assert out["segments"] == 1 and out["rows"] == 2 and out["quarantined"] == 2, out
@@ -203,7 +205,7 @@ def test_s3_malformed_line_is_quarantined_and_the_rest_compacted(s3_stack):
     assert len(new) == 1 and new[0]["rows"] == 2 and new[0]["dt"] == "2026-11-20"
     got = {r["order_id"]: r["total"] for r in lake.table(new[0]["key"]).to_pylist()}
     assert got == {10**12 + 1: Decimal("1.00"), 10**12 + 3: Decimal("3.00")}
-    assert json.loads(lake.get("_state/compact.json"))["quarantined"] == 2
+    assert json.loads(lake.get("_state/compact/orders.json"))["quarantined"] == 2
     assert summary(stack.hdp("run", "compact"))["manifests"] == 0
 
 

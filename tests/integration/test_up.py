@@ -1,8 +1,10 @@
-"""`hdp up`: private PostgreSQL and Redis under HDP_VAR_DIR, supervised children, clean stop.
+"""`hdp up`: private PostgreSQL, Redis and ClickHouse under HDP_VAR_DIR, supervised children,
+clean stop.
 
 Runs the real binary against real postgres and redis-server on free ports. The hdp children
 (init, speed, serve, generate) may still be stubs that exit 1: that is how the supervisor's
 restart-with-backoff is observed here."""
+import json
 import os
 import re
 import signal
@@ -15,6 +17,7 @@ import shutil
 import psycopg2
 import pytest
 import redis
+import requests
 
 from services import free_port
 
@@ -74,6 +77,7 @@ class Stack:
         os.chmod(self.root, 0o755)
         self.var = os.path.join(self.root, "var")
         self.pg_port, self.redis_port, self.http_port = free_port(), free_port(), free_port()
+        self.ch_port = free_port()
         self.env = dict(os.environ)
         self.env.update({
             "HDP_ENV_FILE": "/dev/null",
@@ -83,6 +87,7 @@ class Stack:
             "HDP_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "HDP_HTTP_ADDR": f"127.0.0.1:{self.http_port}",
             "HDP_LAKE_URL": f"file://{self.root}/var/lake",
+            "HDP_CLICKHOUSE_URL": f"http://127.0.0.1:{self.ch_port}",
         })
         self.proc = None
 
@@ -110,6 +115,14 @@ class Stack:
 
     def redis_ready(self):
         return redis.Redis(host="127.0.0.1", port=self.redis_port, socket_timeout=2).ping()
+
+    def ch_query(self, sql):
+        r = requests.post(f"http://127.0.0.1:{self.ch_port}/", data=sql, timeout=5)
+        r.raise_for_status()
+        return r.text
+
+    def ch_ready(self):
+        return self.ch_query("SELECT version()").strip()
 
     def stop(self):
         self.proc.send_signal(signal.SIGINT)
@@ -145,10 +158,11 @@ def test_up_runs_supervises_and_stops_everything(stack):
     up = stack.start("--no-init", "--generate-rate", "5")
     assert poll("PostgreSQL with wal_level=logical", stack.pg_ready) == "logical"
     assert poll("Redis PING", stack.redis_ready)
+    assert poll("ClickHouse answering", stack.ch_ready).startswith("18.16.")
     assert "initdb" in stack.stderr()
-    for name in ("postgres.log", "redis.log"):
+    for name in ("postgres.log", "redis.log", "clickhouse.log"):
         assert os.path.exists(os.path.join(stack.var, "log", name))
-    for sub in ("pg", "run", "redis", "log", "lake"):
+    for sub in ("pg", "run", "redis", "log", "lake", "clickhouse/data"):
         assert os.path.isdir(os.path.join(stack.var, sub))
     with open(os.path.join(stack.var, "pg", "postmaster.pid")) as f:
         postmaster = int(f.readline())
@@ -168,22 +182,55 @@ def test_up_runs_supervises_and_stops_everything(stack):
     kids = children_of(up.pid)
     assert kids, "hdp up has no children"
     assert up.poll() is None
+    stack.ch_query("CREATE TABLE IF NOT EXISTS default.kept (a UInt8) ENGINE = MergeTree ORDER BY a")
+    stack.ch_query("INSERT INTO default.kept VALUES (7)")
     assert stack.stop() == 0
-    assert refuses(stack.pg_port) and refuses(stack.redis_port)
+    assert refuses(stack.pg_port) and refuses(stack.redis_port) and refuses(stack.ch_port)
     assert not pid_alive(postmaster)
     for pid in kids:
         assert not pid_alive(pid), f"child {pid} of hdp up survived"
     assert "stopping PostgreSQL" in stack.stderr()
+    assert "stopping Redis and ClickHouse" in stack.stderr()
 
     # A second run on the same var dir reuses the cluster: no initdb.
     stack.start("--no-init")
     assert poll("PostgreSQL again", stack.pg_ready) == "logical"
     assert poll("Redis again", stack.redis_ready)
+    assert poll("ClickHouse again", stack.ch_ready)
+    assert stack.ch_query("SELECT a FROM default.kept") == "7\n"  # its data survived
     err = stack.stderr()
     assert "initdb" not in err
     assert "existing PostgreSQL cluster" in err
     assert stack.stop() == 0
-    assert refuses(stack.pg_port) and refuses(stack.redis_port)
+    assert refuses(stack.pg_port) and refuses(stack.redis_port) and refuses(stack.ch_port)
+
+
+def test_up_runs_init_against_its_clickhouse(stack):
+    stack.start()
+    poll("ClickHouse", stack.ch_ready)
+    init_log = os.path.join(stack.var, "log", "init.log")
+
+    def init_done():
+        with open(init_log) as f:
+            return "init: ok" in f.read()
+    poll("hdp init to finish", init_done, limit=120)
+    assert stack.ch_query("SELECT count() FROM system.databases WHERE name = 'hdp'") == "1\n"
+    out = subprocess.run([HDP, "status", "--json"], env=stack.env, capture_output=True,
+                         text=True, timeout=60)
+    ch = json.loads(out.stdout)["services"]["clickhouse"]
+    assert ch["ok"] and ch["version"].startswith("18.16."), ch
+    assert stack.stop() == 0
+    assert refuses(stack.ch_port)
+
+
+def test_up_without_clickhouse_configured(stack):
+    stack.env["HDP_CLICKHOUSE_URL"] = ""
+    stack.start("--no-init")
+    poll("Redis", stack.redis_ready)
+    assert "ClickHouse" not in stack.stderr()
+    assert not os.path.exists(os.path.join(stack.var, "clickhouse"))
+    assert refuses(stack.ch_port)
+    assert stack.stop() == 0
 
 
 def test_kill_9_leaves_postgres_for_the_next_run(stack):
@@ -193,14 +240,28 @@ def test_kill_9_leaves_postgres_for_the_next_run(stack):
     up.kill()
     up.wait()
     stack.err.close()
-    # Redis was our child with a parent-death signal; PostgreSQL was daemonized by pg_ctl.
+    # Redis and ClickHouse were our children with a parent-death signal; PostgreSQL was
+    # daemonized by pg_ctl.
     poll("Redis to go with its parent", lambda: refuses(stack.redis_port), limit=30)
+    poll("ClickHouse to go with its parent", lambda: refuses(stack.ch_port), limit=30)
     assert stack.pg_ready() == "logical"
     stack.start("--no-init")
     poll("Redis again", stack.redis_ready)
     assert "reusing the PostgreSQL already running" in stack.stderr()
     assert stack.stop() == 0
     assert refuses(stack.pg_port) and refuses(stack.redis_port)
+
+
+def test_clickhouse_port_taken_is_one_line_exit_1(stack):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", stack.ch_port))
+        s.listen(1)
+        r = stack.run("--no-init")
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert "HDP_CLICKHOUSE_URL" in lines[0] and str(stack.ch_port) in lines[0]
 
 
 def test_port_taken_is_one_line_exit_1(stack):

@@ -21,8 +21,9 @@ static unsigned long long env_num(const char *name)
     return v && *v ? strtoull(v, NULL, 10) : 0;
 }
 
-static int print_entry(void *ctx, const char *key, uint64_t size)
+static int print_entry(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
+    (void)mtime;
     (void)ctx;
     printf("%s\t%llu\n", key, (unsigned long long)size);
     return 0;

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "batch/manifest.h"
-#include "batch/schema.h"
+#include "lake/manifest.h"
+#include "lake/schema.h"
 #include "core/timeutil.h"
 
 #define META(lsn, seg, op, tbl)                                                                    \
@@ -125,7 +125,14 @@ static void test_bad_values(void **state)
         const char *line, *reason;
     } cases[] = {
         {META(1, 1, "I", "orders") ",\"total\":\"abc\"}", "column total: not a decimal"},
-        {META(1, 1, "I", "orders") ",\"total\":\"10000000000.00\"}", "DECIMAL(12,2)"},
+        {META(1, 1, "I", "orders") ",\"total\":\"10000000000.00\"}", "NUMERIC(12,2)"},
+        /* issue 10 #4: finer than a cent is refused, never cut to 3189.55 */
+        {META(1, 1, "I", "orders") ",\"total\":\"3189.551\"}", "column total: finer than a cent"},
+        {META(1, 1, "I", "order_items") ",\"unit_price\":\"0.001\"}", "finer than a cent"},
+        /* issue 10 #2: invalid UTF-8 in a raw line, and capture's own mark */
+        {META(1, 1, "I", "orders") ",\"ship_city\":\"\xff\xfe\"}", "invalid UTF-8"},
+        {META(1, 1, "I", "orders") ",\"ship_city\":null,\"_invalid\":\"ship_city=hex:fffe\"}",
+         "breaks the contract in the source: ship_city=hex:fffe"},
         {META(1, 1, "I", "orders") ",\"paid_at\":\"2026-13-01T00:00:00Z\"}", "not a timestamp"},
         {META(1, 1, "I", "orders") ",\"order_id\":1.5}", "not a 64-bit integer"},
         {META(1, 1, "I", "orders") ",\"order_id\":\"1\"}", "not a 64-bit integer"},
@@ -292,12 +299,75 @@ static void test_manifest_roundtrip(void **state)
     manifest_free(&m);
 }
 
+/* Found by fuzz_jsonl (fast path vs ts_parse): a leap second (23:59:60, which ts_parse reads as the
+ * next day's 00:00:00) once cached the next day's start for its date text, so every later timestamp
+ * of that date on the same thread came out a day late. */
+static void test_leap_second_keeps_its_date(void **state)
+{
+    (void)state;
+    sch_value v[SCH_MAX_COLS];
+    const char *why = NULL;
+    const char *lines[] = {
+        "{\"commit_lsn\":1,\"seq\":0,\"commit_ts\":\"2016-12-31T23:59:60Z\",\"segment\":1,"
+        "\"op\":\"I\"}",
+        "{\"commit_lsn\":1,\"seq\":1,\"commit_ts\":\"2016-12-31T10:00:00Z\",\"segment\":1,"
+        "\"op\":\"I\"}",
+        "{\"commit_lsn\":1,\"seq\":2,\"commit_ts\":\"2016-12-31T23:59:60.000001Z\",\"segment\":1,"
+        "\"op\":\"I\"}",
+    };
+    const int64_t want[] = {INT64_C(1483228800000000), INT64_C(1483178400000000),
+                            INT64_C(1483228800000001)};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(map("products", lines[i], v, &why), 0);
+        assert_int_equal(v[SCH_COMMIT_TS].i, want[i]);
+        free_strings(v, SCH_NMETA);
+    }
+}
+
+/* Found by fuzzing: manifest_encode wrote created_at and dt without JSON escaping, so a value
+ * with a quote or backslash (a raw key's dt is anything of 10 bytes) produced a manifest no
+ * later run could read, or one with fields the value injected. Raw keys now need a real date
+ * and the encoder escapes every string. */
+static void test_manifest_strings_are_escaped(void **state)
+{
+    (void)state;
+    raw_object o;
+    assert_int_equal(raw_key_parse("raw/orders/dt=2026\"11-23/1-2.jsonl", &o), -1);
+    assert_int_equal(raw_key_parse("raw/orders/dt=2026-02-30/1-2.jsonl", &o), -1);
+    assert_int_equal(raw_key_parse("raw/orders/dt=2024-02-29/1-2.jsonl", &o), 0);
+
+    const char *in = "{\"version\":8,\"table\":\"t\\\\x\",\"created_at\":\"a\\\\\\\"b\","
+                     "\"rows\":1,\"quarantined\":0,\"files\":[{\"key\":\"k\",\"dt\":\"2\\\"\\\\\","
+                     "\"segments\":[5,9],\"rows\":1,\"quarantined\":0,\"bytes\":1}],"
+                     "\"segments_done\":[[5,9]]}";
+    manifest m = {0}, again = {0};
+    hdp_err e;
+    assert_int_equal(manifest_decode(in, strlen(in), &m, &e), HDP_OK);
+    assert_string_equal(m.created_at, "a\\\"b");
+    assert_string_equal(m.files[0].dt, "2\"\\");
+    hdp_buf b = HDP_BUF_INIT;
+    manifest_encode(&m, &b);
+    assert_int_equal(manifest_decode(b.data, b.len, &again, &e), HDP_OK);
+    assert_string_equal(again.table, "t\\x");
+    assert_string_equal(again.created_at, "a\\\"b");
+    assert_string_equal(again.files[0].dt, "2\"\\");
+    assert_int_equal(again.nfiles, 1);
+    buf_free(&b);
+    manifest_free(&m);
+    manifest_free(&again);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_each_table), cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_segset),     cmocka_unit_test(test_keys_and_markers),
-        cmocka_unit_test(test_plan),       cmocka_unit_test(test_manifest_roundtrip),
+        cmocka_unit_test(test_leap_second_keeps_its_date),
+        cmocka_unit_test(test_manifest_strings_are_escaped),
+        cmocka_unit_test(test_each_table),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_segset),
+        cmocka_unit_test(test_keys_and_markers),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_manifest_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,12 +11,13 @@
 #include "core/url.h"
 
 static const char *const names[] = {
-    "HDP_SOURCE_DSN",      "HDP_DWH_DSN",     "HDP_REDIS_URL",    "HDP_CLICKHOUSE_URL",
-    "HDP_LAKE_URL",        "HDP_S3_ENDPOINT", "HDP_S3_REGION",    "HDP_S3_ACCESS_KEY",
-    "HDP_S3_SECRET_KEY",   "HDP_HTTP_ADDR",   "HDP_API_TOKEN",    "HDP_BATCH_INTERVAL",
-    "HDP_SEGMENT_SECONDS", "TELEGRAM_TOKEN",  "TELEGRAM_CHAT_ID", "HDP_TELEGRAM_API",
-    "HDP_LOG_LEVEL",       "HDP_VAR_DIR",     "HDP_HTTP_THREADS", "HDP_SPEED_BATCH_MS",
-    "HDP_SERVE_CACHE_MS",  "HDP_ENV_FILE"};
+    "HDP_SOURCE_DSN",      "HDP_DWH_DSN",          "HDP_REDIS_URL",    "HDP_CLICKHOUSE_URL",
+    "HDP_LAKE_URL",        "HDP_S3_ENDPOINT",      "HDP_S3_REGION",    "HDP_S3_ACCESS_KEY",
+    "HDP_S3_SECRET_KEY",   "HDP_HTTP_ADDR",        "HDP_API_TOKEN",    "HDP_BATCH_INTERVAL",
+    "HDP_SEGMENT_SECONDS", "TELEGRAM_TOKEN",       "TELEGRAM_CHAT_ID", "HDP_TELEGRAM_API",
+    "HDP_LOG_LEVEL",       "HDP_VAR_DIR",          "HDP_HTTP_THREADS", "HDP_SPEED_BATCH_MS",
+    "HDP_SERVE_CACHE_MS",  "HDP_SPEED_DROP_GRACE", "HDP_GC_RETENTION", "HDP_GC_KEEP_MANIFESTS",
+    "HDP_ENV_FILE"};
 
 static char tmpdir[] = "/tmp/hdp-test-config-XXXXXX";
 
@@ -64,9 +65,13 @@ static void test_defaults(void **state)
     assert_int_equal(config_load(&c, &e), HDP_OK);
     assert_string_equal(c.source_dsn, "host=127.0.0.1 port=55432 dbname=shop user=hdp");
     assert_string_equal(c.dwh_dsn, "host=127.0.0.1 port=55432 dbname=dwh user=hdp");
-    assert_string_equal(c.lake_url, "file://./var/lake");
+    char want[4200];
+    char cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(want, sizeof(want), "file://%s/var/lake", cwd);
+    assert_string_equal(c.lake_url, want); /* absolute: follows HDP_VAR_DIR, not the cwd later */
     assert_string_equal(c.api_token, "");
-    assert_int_equal(c.batch_interval, 300);
+    assert_int_equal(c.batch_interval, 120);
     assert_int_equal(c.segment_seconds, 60);
     assert_int_equal(c.http_threads, 2);
     assert_string_equal(c.redis.host, "127.0.0.1");
@@ -99,6 +104,30 @@ static void test_environment(void **state)
     config_free(&c);
 }
 
+/* hdp config prints the ClickHouse URL with its password masked; an empty URL is allowed. */
+static void test_clickhouse_url_masked(void **state)
+{
+    (void)state;
+    setenv("HDP_CLICKHOUSE_URL", "http://hdp:Sup3r%2Fsecret@ch:8123/?database=marts", 1);
+    hdp_config c;
+    hdp_err e = {{0}};
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_print(&c, f);
+    fclose(f);
+    assert_null(strstr(text, "Sup3r"));
+    assert_non_null(strstr(text, "HDP_CLICKHOUSE_URL=http://hdp:***@ch:8123/?database=marts\n"));
+    free(text);
+    config_free(&c);
+    setenv("HDP_CLICKHOUSE_URL", "", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.clickhouse_url, "");
+    config_free(&c);
+    unsetenv("HDP_CLICKHOUSE_URL");
+}
+
 static void test_bad_values(void **state)
 {
     (void)state;
@@ -121,6 +150,8 @@ static void test_bad_values(void **state)
     expect_bad("HDP_HTTP_ADDR", "localhost:0", "not host:port");
     expect_bad("HDP_HTTP_ADDR", "localhost:65536", "not host:port");
     expect_bad("HDP_CLICKHOUSE_URL", "ftp://x", "not an http://");
+    expect_bad("HDP_CLICKHOUSE_URL", "http://hdp:pw@h:1/marts", "a path is not supported");
+    expect_bad("HDP_CLICKHOUSE_URL", "http://h:1/?database=x-y", "database must be");
     expect_bad("HDP_LOG_LEVEL", "loud", "not one of");
     expect_bad("HDP_SOURCE_DSN", "", "must not be empty");
 }
@@ -159,6 +190,21 @@ static void test_env_file(void **state)
     expect_load_error("HDP_BATCH_INTERVAL", "not an integer");
     write_file("custom.env", "HDP_BATCH_INTERVAL\n");
     expect_load_error("custom.env:1", "expected KEY=VALUE");
+
+    /* A line longer than the reader's 4095 bytes is an error: it used to be cut, and the
+     * rest read as a line of its own (here a silent HDP_S3_REGION=x). */
+    char longline[6000];
+    int n = snprintf(longline, sizeof(longline), "HDP_API_TOKEN=");
+    memset(longline + n, 'a', 4200);
+    snprintf(longline + n + 4200, sizeof(longline) - (size_t)n - 4200, "HDP_S3_REGION=x\n");
+    write_file("custom.env", longline);
+    expect_load_error("custom.env:1", "longer than");
+    /* the last line may end without a newline */
+    write_file("custom.env", "HDP_S3_REGION=eu-north-1");
+    if (config_load(&c, &e) != HDP_OK)
+        fail_msg("%s", e.msg);
+    assert_string_equal(c.s3_region, "eu-north-1");
+    config_free(&c);
 }
 
 static void test_default_env_file(void **state)
@@ -168,7 +214,7 @@ static void test_default_env_file(void **state)
     hdp_config c;
     hdp_err e = {{0}};
     assert_int_equal(config_load(&c, &e), HDP_OK);
-    assert_int_equal(c.batch_interval, 300);
+    assert_int_equal(c.batch_interval, 120);
     config_free(&c);
     write_file(".env", "HDP_BATCH_INTERVAL=11\n");
     assert_int_equal(config_load(&c, &e), HDP_OK);
@@ -220,13 +266,19 @@ static void test_redis_url(void **state)
     assert_int_equal(a.db, 0);
     assert_string_equal(a.password, "");
     assert_int_equal(redis_url_parse("redis://:p%40ss@10.0.0.1:6380/5", &a), 0);
-    assert_string_equal(a.password, "p%40ss");
+    assert_string_equal(a.password, "p@ss"); /* percent-decoded */
+    assert_string_equal(a.user, "");
     assert_string_equal(a.host, "10.0.0.1");
     assert_int_equal(a.port, 6380);
     assert_int_equal(a.db, 5);
     assert_int_equal(redis_url_parse("redis://user:pw@h/", &a), 0);
     assert_string_equal(a.password, "pw");
+    assert_string_equal(a.user, "user");
     assert_int_equal(a.db, 0);
+    assert_int_equal(redis_url_parse("redis://:a%3Ab@c%2Fd%25@h:1/2", &a), 0);
+    assert_string_equal(a.password, "a:b@c/d%"); /* the last '@' ends the userinfo */
+    assert_string_equal(a.host, "h");
+    assert_int_equal(a.db, 2);
     assert_int_equal(redis_url_parse("redis://[::1]:7000/1", &a), 0);
     assert_string_equal(a.host, "::1");
     assert_int_equal(a.port, 7000);
@@ -239,10 +291,93 @@ static void test_redis_url(void **state)
                          "redis://h:",
                          "redis://h/abc",
                          "redis://h/-1",
-                         "redis://:pw@/0"};
+                         "redis://:pw@/0",
+                         "redis://:p%4@h",
+                         "redis://:p%zz@h",
+                         "redis://:p%00w@h",
+                         "redis://h/+1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (redis_url_parse(bad[i], &a) != -1)
             fail_msg("'%s' was accepted", bad[i]);
+}
+
+/* Nothing that carries a credential is ever echoed: not in an error, not by config_print. */
+static void test_no_secret_printed(void **state)
+{
+    (void)state;
+    hdp_config c;
+    hdp_err e = {{0}};
+    setenv("HDP_REDIS_URL", "redis://:RealPass-42@127.0.0.1:6379/abc", 1);
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    assert_non_null(strstr(e.msg, "HDP_REDIS_URL"));
+    assert_null(strstr(e.msg, "RealPass-42"));
+    assert_non_null(strstr(e.msg, "redis://:***@127.0.0.1:6379/abc"));
+    setenv("HDP_REDIS_URL", "redis://:RealPass-42@127.0.0.1:99999", 1);
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    assert_null(strstr(e.msg, "RealPass-42"));
+    setenv("HDP_REDIS_URL", "redis://RealPass-42@127.0.0.1:6379/0", 1);
+    setenv("HDP_CLICKHOUSE_URL", "http://chuser:ChPw-321@127.0.0.1:8123", 1);
+    setenv("HDP_S3_ENDPOINT", "http://ak:S3Pw-9@127.0.0.1:9000", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.redis.password, "RealPass-42");
+    char *text = NULL;
+    size_t n = 0;
+    FILE *out = open_memstream(&text, &n);
+    config_print(&c, out);
+    fclose(out);
+    config_free(&c);
+    assert_null(strstr(text, "RealPass-42"));
+    assert_null(strstr(text, "ChPw-321"));
+    assert_null(strstr(text, "S3Pw-9"));
+    assert_non_null(strstr(text, "HDP_CLICKHOUSE_URL=http://chuser:***@127.0.0.1:8123\n"));
+    assert_non_null(strstr(text, "HDP_REDIS_URL=redis://***@127.0.0.1:6379/0\n"));
+    free(text);
+    setenv("HDP_CLICKHOUSE_URL", "ftp://u:ChPw-321@x", 1);
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    assert_null(strstr(e.msg, "ChPw-321"));
+}
+
+static void test_url_redact(void **state)
+{
+    (void)state;
+    char out[128];
+    url_redact("http://u:p@h:1/x?y=1", out, sizeof(out));
+    assert_string_equal(out, "http://u:***@h:1/x?y=1");
+    url_redact("redis://secret@h", out, sizeof(out));
+    assert_string_equal(out, "redis://***@h");
+    url_redact("http://h:1/a@b", out, sizeof(out)); /* '@' in the path is no userinfo */
+    assert_string_equal(out, "http://h:1/a@b");
+    url_redact("no url here", out, sizeof(out));
+    assert_string_equal(out, "no url here");
+    char tiny[12];
+    url_redact("http://u:secret@h", tiny, sizeof(tiny));
+    assert_null(strstr(tiny, "secret"));
+}
+
+/* The default lake follows HDP_VAR_DIR and is absolute. */
+static void test_lake_follows_var_dir(void **state)
+{
+    (void)state;
+    hdp_config c;
+    hdp_err e = {{0}};
+    setenv("HDP_VAR_DIR", "/tmp/x/", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.lake_url, "file:///tmp/x/lake");
+    config_free(&c);
+    setenv("HDP_VAR_DIR", "rel/dir", 1);
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    char want[4200], cwd[4096];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    snprintf(want, sizeof(want), "file://%s/rel/dir/lake", cwd);
+    assert_string_equal(c.lake_url, want);
+    config_free(&c);
+    setenv("HDP_LAKE_URL", "s3://b/p", 1); /* set explicitly: taken as is */
+    assert_int_equal(config_load(&c, &e), HDP_OK);
+    assert_string_equal(c.lake_url, "s3://b/p");
+    config_free(&c);
 }
 
 static void test_hostport(void **state)
@@ -274,7 +409,11 @@ int main(void)
         cmocka_unit_test_setup(test_default_env_file, clean_env),
         cmocka_unit_test_setup(test_missing_env_file, clean_env),
         cmocka_unit_test(test_redact),
+        cmocka_unit_test_setup(test_clickhouse_url_masked, clean_env),
         cmocka_unit_test(test_redis_url),
+        cmocka_unit_test_setup(test_no_secret_printed, clean_env),
+        cmocka_unit_test(test_url_redact),
+        cmocka_unit_test_setup(test_lake_follows_var_dir, clean_env),
         cmocka_unit_test(test_hostport),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

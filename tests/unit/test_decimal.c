@@ -1,4 +1,5 @@
-/* test_decimal.c — money as int64 cents: parsing, rounding, formatting, checked sums. */
+/* test_decimal.c — money as int64 cents: exact parsing (never rounded), the NUMERIC(12,2) range,
+ * formatting, checked sums. */
 #include "unit.h"
 
 #include "core/decimal.h"
@@ -47,19 +48,29 @@ static void test_parse_plain(void **state)
     assert_int_equal(c, 1234);
 }
 
-static void test_parse_rounding(void **state)
+/* Issue 10 #4: money finer than a cent is never rounded or cut: it is refused, so the
+ * consumers quarantine it. Trailing zeros are exact and accepted. */
+static void expect_inexact(const char *s)
+{
+    int64_t c = 99;
+    int rc = decimal_parse(s, strlen(s), &c);
+    if (rc != DECIMAL_INEXACT)
+        fail_msg("'%s' gave %d (cents %lld), want DECIMAL_INEXACT", s, rc, (long long)c);
+    assert_int_equal(c, 99);
+}
+
+static void test_parse_exact(void **state)
 {
     (void)state;
-    expect_cents("1.005", 101); /* half away from zero */
-    expect_cents("-1.005", -101);
-    expect_cents("1.0049", 100); /* only the third digit decides */
-    expect_cents("1.004999", 100);
-    expect_cents("1.00500", 101);
-    expect_cents("2.675", 268); /* a float would say 2.67 */
-    expect_cents("1.995", 200); /* carries into the whole part */
-    expect_cents("-9.999", -1000);
-    expect_cents("0.001", 0);
-    expect_cents("-0.004", 0);
+    expect_inexact("1.005");
+    expect_inexact("-1.005");
+    expect_inexact("3189.551");
+    expect_inexact("0.001");
+    expect_inexact("1.000000001");
+    expect_inexact("1.00500");
+    expect_cents("1.000", 100);
+    expect_cents("2.6700000", 267);
+    expect_cents("-9.990", -999);
 }
 
 static void test_parse_limits(void **state)
@@ -68,7 +79,7 @@ static void test_parse_limits(void **state)
     expect_cents("92233720368547758.07", INT64_MAX);
     expect_cents("-92233720368547758.07", -INT64_MAX);
     expect_reject("92233720368547758.08");
-    expect_reject("92233720368547758.075"); /* rounds past the limit */
+    expect_reject("92233720368547758.080000"); /* exact but past the limit */
     expect_reject("92233720368547759");
     expect_reject("99999999999999999999999999");
 }
@@ -83,6 +94,22 @@ static void test_parse_garbage(void **state)
     int64_t c = 99;
     assert_int_equal(decimal_parse("1.5", 0, &c), -1);
     assert_int_equal(c, 99); /* untouched on error */
+}
+
+static void test_parse_money(void **state)
+{
+    (void)state;
+    int64_t c;
+    const char *why = NULL;
+    assert_int_equal(decimal_parse_money("9999999999.99", 13, &c, &why), 0);
+    assert_int_equal(c, DECIMAL_12_2_MAX_CENTS);
+    assert_int_equal(decimal_parse_money("-9999999999.99", 14, &c, &why), 0);
+    assert_int_equal(decimal_parse_money("10000000000.00", 14, &c, &why), -1);
+    assert_non_null(strstr(why, "NUMERIC(12,2)"));
+    assert_int_equal(decimal_parse_money("3189.551", 8, &c, &why), -1);
+    assert_non_null(strstr(why, "cent"));
+    assert_int_equal(decimal_parse_money("abc", 3, &c, &why), -1);
+    assert_string_equal(why, "not a decimal");
 }
 
 static void expect_format(int64_t cents, const char *want)
@@ -149,10 +176,10 @@ static void test_sums(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_plain),  cmocka_unit_test(test_parse_rounding),
+        cmocka_unit_test(test_parse_plain),  cmocka_unit_test(test_parse_exact),
         cmocka_unit_test(test_parse_limits), cmocka_unit_test(test_parse_garbage),
-        cmocka_unit_test(test_format),       cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_sums),
+        cmocka_unit_test(test_format),       cmocka_unit_test(test_parse_money),
+        cmocka_unit_test(test_round_trip),   cmocka_unit_test(test_sums),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

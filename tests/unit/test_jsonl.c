@@ -71,6 +71,10 @@ static void test_escapes_and_unicode(void **state)
     /* raw UTF-8 passes through untouched */
     assert_int_equal(scan(&s, "{\"c\":\"Z\xc3\xbcrich\"}"), 0);
     assert_str(field(&s, "c"), "Z\xc3\xbcrich", 7);
+    /* valid multibyte sequences of every length, on both paths */
+    assert_int_equal(scan(&s, "{\"c\":\"Troms\xc3\xb8 \xe2\x82\xac \xf0\x9f\x98\x80 ok\"}"), 0);
+    assert_int_equal(scan(&s, "{\"c\":\"\\t\xc3\xb8\xf4\x8f\xbf\xbf\"}"), 0);
+    assert_str(field(&s, "c"), "\t\xc3\xb8\xf4\x8f\xbf\xbf", 7);
     jsonl_scanner_free(&s);
 }
 
@@ -106,6 +110,18 @@ static void test_malformed(void **state)
         "{\"a\":[1 2]}",
         "{\"a\":{\"b\"}}",
         "{\"a\":'x'}",
+        /* invalid UTF-8 (issue 10 #2): bare bytes, truncated, overlong, surrogate, > U+10FFFF;
+         * in values and in keys, on the fast path and after an escape */
+        "{\"city\":\"\xff\xfe\"}",
+        "{\"city\":\"Oslo\xff\"}",
+        "{\"city\":\"a long ascii prefix \xc3\"}",
+        "{\"c\":\"\xc0\xaf\"}",
+        "{\"c\":\"\xe0\x80\xaf\"}",
+        "{\"c\":\"\xed\xa0\x80\"}",
+        "{\"c\":\"\xf4\x90\x80\x80\"}",
+        "{\"c\":\"\x80\"}",
+        "{\"c\xff\":1}",
+        "{\"c\":\"\\n then \xfe\"}",
     };
     jsonl_scanner s = {0};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

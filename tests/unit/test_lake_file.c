@@ -58,8 +58,9 @@ typedef struct listing {
     int n;
 } listing;
 
-static int collect(void *ctx, const char *key, uint64_t size)
+static int collect(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
+    (void)mtime;
     listing *l = ctx;
     if (l->n >= 32)
         return 99;
@@ -68,8 +69,9 @@ static int collect(void *ctx, const char *key, uint64_t size)
     return 0;
 }
 
-static int stop_after_one(void *ctx, const char *key, uint64_t size)
+static int stop_after_one(void *ctx, const char *key, uint64_t size, int64_t mtime)
 {
+    (void)mtime;
     (void)key;
     (void)size;
     ++*(int *)ctx;

@@ -596,9 +596,143 @@ static void test_not_parquet(void **state)
     assert_null(pq_reader_open_mem("", 0, &e));
 }
 
+/* ------------------------------------------------------------------ hostile sizes */
+
+/* A file of one OPTIONAL column (`type`, dictionary-encoded strings when `dict` is set) whose
+ * pages are built here: `npages` data pages of `per_page` values each, every value NULL (one
+ * RLE run of definition levels) or, with a dictionary, the dictionary's entry 0 (one RLE run
+ * of indices). A few hundred bytes that declare as many rows as the caller likes. */
+static void hostile_file(hdp_buf *f, int type, const char *dict, size_t dict_len, int npages,
+                         uint32_t per_page)
+{
+    buf_append(f, "PAR1", 4);
+    size_t start = f->len;
+    if (dict) {
+        hdp_buf body = HDP_BUF_INIT;
+        uint32_t l = (uint32_t)dict_len;
+        buf_append(&body, &l, 4);
+        buf_append(&body, dict, dict_len);
+        pqm_page_header h = {.type = PQP_DICTIONARY_PAGE,
+                             .uncompressed_size = (int32_t)body.len,
+                             .compressed_size = (int32_t)body.len,
+                             .num_values = 1,
+                             .encoding = PQE_PLAIN};
+        pqm_page_header_encode(&h, f);
+        buf_append(f, body.data, body.len);
+        buf_free(&body);
+    }
+    for (int i = 0; i < npages; i++) {
+        hdp_buf body = HDP_BUF_INIT, defs = HDP_BUF_INIT;
+        buf_put_uvarint(&defs, (uint64_t)per_page << 1); /* one run ... */
+        buf_putc(&defs, dict ? 1 : 0);                   /* ... of present, or of NULL */
+        uint32_t l = (uint32_t)defs.len;
+        buf_append(&body, &l, 4);
+        buf_append(&body, defs.data, defs.len);
+        if (dict) { /* bit width 0: every index is 0 */
+            buf_putc(&body, 0);
+            buf_put_uvarint(&body, (uint64_t)per_page << 1);
+        }
+        pqm_page_header h = {.type = PQP_DATA_PAGE,
+                             .uncompressed_size = (int32_t)body.len,
+                             .compressed_size = (int32_t)body.len,
+                             .num_values = (int32_t)per_page,
+                             .encoding = dict ? PQE_RLE_DICTIONARY : PQE_PLAIN,
+                             .def_encoding = PQE_RLE};
+        pqm_page_header_encode(&h, f);
+        buf_append(f, body.data, body.len);
+        buf_free(&body);
+        buf_free(&defs);
+    }
+    int64_t rows = (int64_t)per_page * npages;
+    pqm_schema sch[2] = {{0}};
+    sch[0].name = (pqm_bytes){(const uint8_t *)"schema", 6};
+    sch[0].num_children = 1;
+    sch[1].has_type = sch[1].has_repetition = 1;
+    sch[1].type = type;
+    sch[1].repetition = PQR_OPTIONAL;
+    sch[1].name = (pqm_bytes){(const uint8_t *)"x", 1};
+    pqm_column col = {.type = type,
+                      .nencodings = 1,
+                      .path = {(const uint8_t *)"x", 1},
+                      .num_values = rows,
+                      .total_uncompressed_size = (int64_t)(f->len - start),
+                      .total_compressed_size = (int64_t)(f->len - start),
+                      .data_page_offset = (int64_t)start};
+    pqm_row_group rg = {.columns = &col, .ncolumns = 1, .num_rows = rows};
+    pqm_file meta = {.version = 1,
+                     .schema = sch,
+                     .nschema = 2,
+                     .num_rows = rows,
+                     .row_groups = &rg,
+                     .nrow_groups = 1};
+    size_t footer = f->len;
+    pqm_file_encode(&meta, f);
+    uint32_t flen = (uint32_t)(f->len - footer);
+    buf_append(f, &flen, 4);
+    buf_append(f, "PAR1", 4);
+}
+
+/* Found while writing the Parquet fuzz target: nothing bounded a row group's row count, so 152
+ * bytes of NULL runs made the reader allocate 1.5 GB (and a few KB, all of memory). */
+static void test_row_group_too_large(void **state)
+{
+    (void)state;
+    hdp_buf f = HDP_BUF_INIT;
+    hostile_file(&f, PQT_INT64, NULL, 0, 2, 64u << 20);
+    assert_true(f.len < 200);
+    hdp_err e;
+    pq_reader *r = pq_reader_open_mem(f.data, f.len, &e);
+    assert_non_null(r);
+    size_t rows = 0;
+    assert_int_equal(pq_reader_load(r, 0, &rows, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "rows"));
+    pq_reader_free(r);
+    buf_free(&f);
+    /* 1Mi NULLs in one page still load */
+    hdp_buf g = HDP_BUF_INIT;
+    hostile_file(&g, PQT_INT64, NULL, 0, 1, 1u << 20);
+    r = pq_reader_open_mem(g.data, g.len, &e);
+    assert_non_null(r);
+    assert_int_equal(pq_reader_load(r, 0, &rows, &e), HDP_OK);
+    assert_int_equal(rows, 1u << 20);
+    assert_true(pq_is_null(r, 0, 0) && pq_is_null(r, 0, rows - 1));
+    pq_reader_free(r);
+    buf_free(&g);
+}
+
+/* Found while writing the Parquet fuzz target: each dictionary-encoded string was copied out of the
+ * dictionary, so one 1 MiB entry referenced by a run of 1Mi indices asked for 1 TiB. Values now
+ * point into one copy of the dictionary. */
+static void test_dictionary_strings_are_not_copied_per_value(void **state)
+{
+    (void)state;
+    size_t big = 1u << 20;
+    char *s = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        s[i] = (char)('a' + i % 26);
+    hdp_buf f = HDP_BUF_INIT;
+    hostile_file(&f, PQT_BYTE_ARRAY, s, big, 1, 1u << 20);
+    hdp_err e;
+    pq_reader *r = pq_reader_open_mem(f.data, f.len, &e);
+    assert_non_null(r);
+    size_t rows = 0, n = 0;
+    assert_int_equal(pq_reader_load(r, 0, &rows, &e), HDP_OK);
+    assert_int_equal(rows, 1u << 20);
+    for (size_t row = 0; row < rows; row += rows / 4 - 1) {
+        const char *v = pq_get_str(r, 0, row, &n);
+        assert_int_equal(n, big);
+        assert_memory_equal(v, s, big);
+    }
+    pq_reader_free(r);
+    buf_free(&f);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_row_group_too_large),
+        cmocka_unit_test(test_dictionary_strings_are_not_copied_per_value),
         cmocka_unit_test(test_roundtrip_none),
         cmocka_unit_test(test_roundtrip_snappy),
         cmocka_unit_test(test_roundtrip_zstd),

@@ -91,9 +91,32 @@ static void test_xml_bad_input(void **state)
     buf_free(&out);
 }
 
+/* Found by fuzz_s3_xml under ASan: an empty value (<Key></Key>, <Key/>) unescaped into a fresh
+ * buffer left it allocated but unterminated, and the listing handed that garbage to its callback as
+ * the key. Buffers are NUL-terminated as soon as they own memory. */
+static void test_empty_value_is_an_empty_string(void **state)
+{
+    (void)state;
+    const char doc[] = "<Contents><Key/><Size>0</Size></Contents>";
+    const char *v;
+    size_t vl, pos = 0;
+    assert_true(s3_xml_find(doc, sizeof(doc) - 1, &pos, "Key", &v, &vl));
+    hdp_buf key = HDP_BUF_INIT;
+    assert_int_equal(s3_xml_unescape(&key, v, vl), 0);
+    assert_int_equal(key.len, 0);
+    assert_non_null(key.data);
+    assert_int_equal(strlen(key.data), 0);
+    buf_free(&key);
+    hdp_buf b = HDP_BUF_INIT;
+    buf_reserve(&b, 100);
+    assert_int_equal(b.data[0], '\0');
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_empty_value_is_an_empty_string),
         cmocka_unit_test(test_uri_encode),
         cmocka_unit_test(test_xml_list_page),
         cmocka_unit_test(test_xml_bad_input),

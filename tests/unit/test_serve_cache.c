@@ -103,12 +103,72 @@ static void test_single_flight(void **state)
     cache_free(c);
 }
 
+/* A stale answer is served while another thread recomputes it only if it is less than two
+ * windows old; an older one makes the caller wait for the new answer (the marts test found
+ * readers served an answer from before a burst of orders, ten seconds old). */
+static atomic_int gate_open;
+static atomic_int gen;
+
+static void gated_fill(void *ctx, const char *key, hdp_buf *body, int *status)
+{
+    (void)ctx;
+    int n = atomic_fetch_add(&gen, 1) + 1;
+    while (n > 1 && !atomic_load(&gate_open)) {
+        struct timespec ts = {0, 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    buf_printf(body, "%s#%d", key, n);
+    *status = 200;
+}
+
+static void *stale_worker(void *arg)
+{
+    serve_cache *c = arg;
+    char *body;
+    size_t len;
+    int status, hit;
+    cache_get(c, "k", gated_fill, NULL, &body, &len, &status, &hit);
+    return body;
+}
+
+static void test_stale_answers_are_bounded(void **state)
+{
+    (void)state;
+    serve_cache *c = cache_new(20, 0); /* 20 ms window */
+    char *body;
+    size_t len;
+    int status, hit;
+    cache_get(c, "k", gated_fill, NULL, &body, &len, &status, &hit); /* k#1 */
+    free(body);
+    struct timespec ts = {0, 100 * 1000 * 1000}; /* five windows: far too old to serve */
+    nanosleep(&ts, NULL);
+    pthread_t filler, reader;
+    assert_int_equal(pthread_create(&filler, NULL, stale_worker, c), 0); /* blocks in fill */
+    while (atomic_load(&gen) < 2) {
+        struct timespec t1 = {0, 1000 * 1000};
+        nanosleep(&t1, NULL);
+    }
+    assert_int_equal(pthread_create(&reader, NULL, stale_worker, c), 0);
+    struct timespec t2 = {0, 30 * 1000 * 1000};
+    nanosleep(&t2, NULL);
+    atomic_store(&gate_open, 1);
+    void *a, *b;
+    pthread_join(filler, &a);
+    pthread_join(reader, &b);
+    assert_string_equal(a, "k#2");
+    assert_string_equal(b, "k#2"); /* not the 100 ms old k#1 */
+    free(a);
+    free(b);
+    cache_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hit_within_window),
         cmocka_unit_test(test_disabled),
         cmocka_unit_test(test_single_flight),
+        cmocka_unit_test(test_stale_answers_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

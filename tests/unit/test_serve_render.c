@@ -52,7 +52,8 @@ static void test_avg_rounding(void **state)
 static void test_sort(void **state)
 {
     (void)state;
-    agg_named v[] = {{"b", 100, 1}, {"a", 100, 2}, {"c", 300, 1}, {"d", -5, 1}, {"Z", 100, 1}};
+    agg_named v[] = {
+        {"b", 100, 1, 0}, {"a", 100, 2, 0}, {"c", 300, 1, 0}, {"d", -5, 1, 0}, {"Z", 100, 1, 0}};
     sort_by_revenue(v, 5);
     const char *want[] = {"c", "Z", "a", "b", "d"};
     for (int i = 0; i < 5; i++)

@@ -308,6 +308,39 @@ static void test_truncated_and_deep(void **state)
     buf_free(&b);
 }
 
+/* Found while writing the Thrift fuzz target: lists of lists (and maps of lists) had no depth
+ * limit, so a footer of a few MB of 0x19 bytes ran tc_skip off the stack. Containers now nest like
+ * structs. */
+static void test_deep_containers(void **state)
+{
+    (void)state;
+    size_t n = 4 << 20;
+    uint8_t *deep = malloc(n);
+    memset(deep, 0x19, n); /* a list of one element of type list, again and again */
+    tc_reader r;
+    hdp_err e = {{0}};
+    tc_reader_init(&r, deep, n, &e);
+    assert_int_equal(tc_skip(&r, TC_LIST), -1);
+    assert_non_null(strstr(e.msg, "deep"));
+    /* a map whose values are lists of maps of ... */
+    for (size_t i = 0; i + 3 <= n; i += 3) {
+        deep[i] = 1;                          /* one entry */
+        deep[i + 1] = (TC_I32 << 4) | TC_MAP; /* i32 key, map value */
+        deep[i + 2] = 0;                      /* the key */
+    }
+    tc_reader_init(&r, deep, n, &e);
+    assert_int_equal(tc_skip(&r, TC_MAP), -1);
+    assert_non_null(strstr(e.msg, "deep"));
+    /* 30 levels of lists are fine */
+    memset(deep, 0x19, 29);
+    deep[29] = (5 << 4) | TC_I32; /* a list of five i32 */
+    memset(deep + 30, 0x02, 5);
+    tc_reader_init(&r, deep, 35, &e);
+    assert_int_equal(tc_skip(&r, TC_LIST), 0);
+    assert_int_equal(tc_reader_pos(&r, deep), 35);
+    free(deep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_lists),
         cmocka_unit_test(test_skip_unknown),
         cmocka_unit_test(test_truncated_and_deep),
+        cmocka_unit_test(test_deep_containers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
