@@ -13,7 +13,7 @@
 
 .DEFAULT_GOAL := all
 CC      ?= cc
-PKGS    := libpq hiredis libmicrohttpd jansson libcrypto libcurl libzstd libxxhash
+PKGS    := libpq hiredis jansson libcrypto libcurl libzstd libxxhash
 CSTD    := -std=c17 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 INCS    := -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

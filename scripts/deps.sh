@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PKGS=(build-essential pkg-config
-  libpq-dev libhiredis-dev libmicrohttpd-dev libjansson-dev libssl-dev
+  libpq-dev libhiredis-dev libjansson-dev libssl-dev
   libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev libxxhash-dev
   postgresql redis-server clickhouse-server clickhouse-client
   cppcheck clang-format wrk valgrind

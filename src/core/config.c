@@ -71,6 +71,17 @@ static const cfg_var vars[] = {
     {"HDP_VAR_DIR", CFG_STR, "./var", S(var_dir), 0, 0,
      "where `hdp up` keeps its private PostgreSQL, Redis, ClickHouse, lake and logs"},
     {"HDP_HTTP_THREADS", CFG_INT, "2", S(http_threads), 1, 256, "worker threads of `hdp serve`"},
+    {"HDP_HTTP_MAX_CONNS", CFG_INT, "4096", S(http_max_conns), 16, 1000000,
+     "most connections `hdp serve` holds open (lowered to fit the descriptor limit); at the cap "
+     "the oldest idle or slow ones are closed first"},
+    {"HDP_HTTP_PER_ADDR", CFG_INT, "64", S(http_per_addr), 1, 1000000,
+     "most open connections of one client address (IPv6: one /64), event streams included; "
+     "more are answered 429"},
+    {"HDP_HTTP_HEADER_TIMEOUT", CFG_INT, "10", S(http_header_timeout), 1, 3600,
+     "seconds a client has to send a whole request (head and body) from its first byte "
+     "(else 408), and the longest a response write may stall"},
+    {"HDP_HTTP_IDLE_TIMEOUT", CFG_INT, "30", S(http_idle_timeout), 1, 3600,
+     "seconds an idle keep-alive connection of `hdp serve` stays open"},
     {"HDP_SPEED_BATCH_MS", CFG_INT, "20", S(speed_batch_ms), 0, 10000,
      "longest `hdp speed` holds applied transactions before one atomic Redis write"},
     {"HDP_SERVE_CACHE_MS", CFG_INT, "50", S(serve_cache_ms), 0, 10000,

@@ -37,6 +37,10 @@ typedef struct hdp_config {
     long speed_drop_grace;
     long gc_retention;
     long gc_keep_manifests;
+    long http_max_conns;
+    long http_per_addr;
+    long http_header_timeout; /* seconds */
+    long http_idle_timeout;   /* seconds */
 
     /* Derived from the values above by config_load(). */
     hdp_redis_addr redis;

@@ -1,5 +1,6 @@
 #include "serve/metrics.h"
 
+#include <stddef.h>
 #include <string.h>
 
 static const int codes[MET_CODES] = {200, 400, 401, 404, 405, 500, 503, 0, 0};
@@ -74,4 +75,47 @@ void metrics_render(const serve_metrics *m, hdp_buf *b, long long quarantined, i
                    "# TYPE hdp_speed_quarantined_total counter\n"
                    "hdp_speed_quarantined_total %lld\n",
                    quarantined);
+}
+
+void metrics_render_http(const http_server_stats *st, hdp_buf *b)
+{
+    static const struct {
+        const char *name, *type, *help;
+        size_t off;
+    } rows[] = {
+#define ROW(n, t, h, f) {n, t, h, offsetof(http_server_stats, f)}
+        ROW("hdp_http_connections_open", "gauge", "Connections open now.", open),
+        ROW("hdp_http_connections_accepted_total", "counter", "Connections admitted.", accepted),
+        ROW("hdp_http_connections_rejected_per_addr_total", "counter",
+            "Connections refused (429): the client address was at HDP_HTTP_PER_ADDR.",
+            rejected_per_addr),
+        ROW("hdp_http_connections_rejected_full_total", "counter",
+            "Connections refused (503): at HDP_HTTP_MAX_CONNS with nothing idle to close.",
+            rejected_full),
+        ROW("hdp_http_connections_evicted_total", "counter",
+            "Idle or slow connections closed to admit new ones at HDP_HTTP_MAX_CONNS.", evicted),
+        ROW("hdp_http_header_timeouts_total", "counter",
+            "Requests not received within HDP_HTTP_HEADER_TIMEOUT (408).", header_timeouts),
+        ROW("hdp_http_idle_timeouts_total", "counter",
+            "Connections closed after idling for HDP_HTTP_IDLE_TIMEOUT (or silent since accept).",
+            idle_timeouts),
+        ROW("hdp_http_write_timeouts_total", "counter",
+            "Connections closed because the client stopped reading the answer.", write_timeouts),
+        ROW("hdp_http_streams_open", "gauge", "Event streams open now.", streams_open),
+        ROW("hdp_http_streams_dropped_total", "counter",
+            "Event streams closed because the client fell too far behind.", streams_dropped),
+#undef ROW
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        unsigned long long v;
+        memcpy(&v, (const char *)st + rows[i].off, sizeof(v));
+        buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", rows[i].name, rows[i].help,
+                   rows[i].name, rows[i].type, rows[i].name, v);
+    }
+    buf_puts(b, "# HELP hdp_http_errors_total Requests the HTTP layer refused itself, by status "
+                "and kind (before any endpoint saw them).\n"
+                "# TYPE hdp_http_errors_total counter\n");
+    for (size_t i = 0; i < HTTP_NERR; i++)
+        buf_printf(b, "hdp_http_errors_total{code=\"%d\",kind=\"%s\"} %llu\n", http_error_status(i),
+                   http_error_code(i), st->errors[i]);
 }

@@ -2,6 +2,41 @@
  * with the routes in query.c (tests/integration/test_serve.py checks the paths). */
 #include "serve/pages.h"
 
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "core/buf.h"
+
+char *serve_openapi_render(int auth)
+{
+    if (auth)
+        return xstrdup(serve_openapi_json);
+    json_t *doc = json_loads(serve_openapi_json, 0, NULL);
+    if (doc == NULL) /* cannot happen: test_serve.py parses the document */
+        return xstrdup(serve_openapi_json);
+    json_object_del(json_object_get(doc, "components"), "securitySchemes");
+    json_object_del(doc, "security");
+    const char *path;
+    json_t *item;
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
+        const char *method;
+        json_t *op;
+        json_object_foreach(item, method, op)
+        {
+            json_object_del(op, "security");
+            json_object_del(json_object_get(op, "responses"), "401");
+        }
+    }
+    char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(doc);
+    if (text == NULL)
+        return xstrdup(serve_openapi_json);
+    char *out = xstrdup(text); /* ours to free with free(), whatever jansson allocates with */
+    free(text);
+    return out;
+}
+
 const char serve_openapi_json[] =
     "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"hdp "
     "API\",\"version\":\"1.0.0\",\"description\":\"Order analyt"

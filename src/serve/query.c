@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/timeutil.h"
+#include "io/http_parse.h"
 
 static const struct {
     const char *path;
@@ -80,10 +81,11 @@ int serve_endpoint_is_history(serve_endpoint ep)
     return ep == EP_HISTORY || ep == EP_USER_HISTORY;
 }
 
-/* Copies at most 40 bytes of s for an error message, so a huge parameter stays out of it. */
+/* Copies at most 40 bytes of s for an error message, so a huge parameter stays out of it:
+ * valid UTF-8 only (the message goes into a JSON body), cut on a character boundary. */
 static const char *clip(const char *s, char out[48])
 {
-    snprintf(out, 48, "%.40s%s", s, strlen(s) > 40 ? "..." : "");
+    http_echo_utf8(s, strlen(s), 40, out);
     return out;
 }
 

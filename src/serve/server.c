@@ -1,20 +1,16 @@
 #include "serve/server.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <microhttpd.h>
-#include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/speed_model.h"
 #include "core/timeutil.h"
+#include "io/http_server.h"
 #include "io/redis.h"
 #include "serve/agg.h"
 #include "serve/cache.h"
@@ -30,7 +26,7 @@
 #define JSON     "application/json"
 
 struct hdp_server {
-    struct MHD_Daemon *daemon;
+    http_server *http;
     pthread_mutex_t redis_mu; /* guards redis */
     hdp_redis *redis;
     serve_dwh *dwh;      /* the Data Vault, for the history endpoints; has its own lock */
@@ -39,6 +35,7 @@ struct hdp_server {
     serve_metrics metrics;
     char *token;
     size_t token_len;
+    char *openapi; /* /openapi.json as served (security declared only with a token) */
     _Atomic int64_t last_fail_log_us;
 };
 
@@ -103,16 +100,16 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
         rc = render_answer(body, q, &a, &e);
     }
     if (rc == HDP_OK) {
-        *status = MHD_HTTP_OK;
+        *status = 200;
     } else {
         atomic_fetch_add(&s->metrics.redis_errors, 1);
         log_read_failure(s, q->ep, q->date, e.msg);
         buf_reset(body);
         if (rc == HDP_RETRY || !redis_connected(s->redis)) { /* away, or refusing us */
-            *status = MHD_HTTP_SERVICE_UNAVAILABLE;
+            *status = 503;
             render_error(body, "unavailable", "the speed layer (Redis) is unreachable");
         } else {
-            *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+            *status = 500;
             render_error(body, "internal", e.msg);
         }
     }
@@ -123,45 +120,20 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
 
 /* ---------------------------------------------------------------- responses */
 
-static enum MHD_Result send_body(struct MHD_Connection *conn, int status, const char *ctype,
-                                 void *body, size_t len, enum MHD_ResponseMemoryMode mode)
+static void send_error(hdp_server *s, http_response *res, serve_endpoint ep, int status,
+                       const char *code, const char *msg)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-    if (r == NULL) {
-        if (mode == MHD_RESPMEM_MUST_FREE)
-            free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    if (status == MHD_HTTP_UNAUTHORIZED)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
-    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return ret;
-}
-
-static enum MHD_Result send_buf(struct MHD_Connection *conn, int status, const char *ctype,
-                                hdp_buf *b)
-{
-    size_t len = b->len;
-    char *body = b->data ? buf_detach(b) : xstrdup("");
-    return send_body(conn, status, ctype, body, len, MHD_RESPMEM_MUST_FREE);
-}
-
-static enum MHD_Result send_error(hdp_server *s, struct MHD_Connection *conn, serve_endpoint ep,
-                                  int status, const char *code, const char *msg)
-{
-    hdp_buf b = HDP_BUF_INIT;
-    render_error(&b, code, msg);
     metrics_request(&s->metrics, ep, status);
-    return send_buf(conn, status, JSON, &b);
+    http_respond_error(res, status, code, msg);
+    if (status == 405)
+        http_response_header(res, "Allow", "GET, HEAD");
+    if (status == 401)
+        http_response_header(res, "WWW-Authenticate", "Bearer");
 }
 
 /* ---------------------------------------------------------------- endpoints */
 
-static enum MHD_Result do_health(hdp_server *s, struct MHD_Connection *conn)
+static void do_health(hdp_server *s, http_response *res)
 {
     hdp_err e;
     redisReply *rep = NULL;
@@ -171,20 +143,21 @@ static enum MHD_Result do_health(hdp_server *s, struct MHD_Connection *conn)
     freeReplyObject(rep);
     if (rc != HDP_OK) {
         atomic_fetch_add(&s->metrics.redis_errors, 1);
-        hdp_buf b = HDP_BUF_INIT;
-        buf_puts(&b, "{\"status\":\"unavailable\",\"redis\":\"down\",\"error\":{\"code\":"
-                     "\"unavailable\",\"message\":");
-        buf_put_json_str(&b, e.msg, strlen(e.msg));
-        buf_puts(&b, "}}");
-        metrics_request(&s->metrics, EP_HEALTH, MHD_HTTP_SERVICE_UNAVAILABLE);
-        return send_buf(conn, MHD_HTTP_SERVICE_UNAVAILABLE, JSON, &b);
+        http_respond_status(res, 503, JSON);
+        hdp_buf *b = http_response_body(res);
+        buf_puts(b, "{\"status\":\"unavailable\",\"redis\":\"down\",\"error\":{\"code\":"
+                    "\"unavailable\",\"message\":");
+        buf_put_json_str(b, e.msg, strlen(e.msg));
+        buf_puts(b, "}}");
+        metrics_request(&s->metrics, EP_HEALTH, 503);
+        return;
     }
     static const char ok[] = "{\"status\":\"ok\",\"redis\":\"ok\"}";
-    metrics_request(&s->metrics, EP_HEALTH, MHD_HTTP_OK);
-    return send_body(conn, MHD_HTTP_OK, JSON, (void *)ok, sizeof(ok) - 1, MHD_RESPMEM_PERSISTENT);
+    metrics_request(&s->metrics, EP_HEALTH, 200);
+    http_respond_static(res, 200, JSON, ok, sizeof(ok) - 1);
 }
 
-static enum MHD_Result do_metrics(hdp_server *s, struct MHD_Connection *conn)
+static void do_metrics(hdp_server *s, const http_request *req, http_response *res)
 {
     hdp_err e;
     redisReply *rep = NULL;
@@ -197,41 +170,23 @@ static enum MHD_Result do_metrics(hdp_server *s, struct MHD_Connection *conn)
     freeReplyObject(rep);
     if (rc != HDP_OK)
         atomic_fetch_add(&s->metrics.redis_errors, 1);
-    metrics_request(&s->metrics, EP_METRICS, MHD_HTTP_OK);
-    hdp_buf b = HDP_BUF_INIT;
-    metrics_render(&s->metrics, &b, quarantined, rc == HDP_OK);
-    return send_buf(conn, MHD_HTTP_OK, "text/plain; version=0.0.4", &b);
+    metrics_request(&s->metrics, EP_METRICS, 200);
+    http_server_stats st;
+    http_server_stats_get(req->server, &st);
+    http_respond_status(res, 200, "text/plain; version=0.0.4");
+    hdp_buf *b = http_response_body(res);
+    metrics_render(&s->metrics, b, quarantined, rc == HDP_OK);
+    metrics_render_http(&st, b);
 }
 
-static enum MHD_Result do_static(hdp_server *s, struct MHD_Connection *conn, serve_endpoint ep)
+static void do_static(hdp_server *s, http_response *res, serve_endpoint ep)
 {
-    const char *doc = ep == EP_OPENAPI ? serve_openapi_json
+    const char *doc = ep == EP_OPENAPI ? s->openapi
                       : ep == EP_DOCS  ? serve_docs_html
                                        : serve_index_html;
-    metrics_request(&s->metrics, ep, MHD_HTTP_OK);
-    return send_body(conn, MHD_HTTP_OK, ep == EP_OPENAPI ? JSON : "text/html; charset=utf-8",
-                     (void *)doc, strlen(doc), MHD_RESPMEM_PERSISTENT);
-}
-
-typedef struct arg_list {
-    serve_arg v[MAX_ARGS];
-    size_t n;
-    int overflow;
-} arg_list;
-
-static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
-{
-    (void)kind;
-    arg_list *a = cls;
-    if (a->n == MAX_ARGS) {
-        a->overflow = 1;
-        return MHD_NO;
-    }
-    a->v[a->n].key = key ? key : "";
-    a->v[a->n].val = value;
-    a->n++;
-    return MHD_YES;
+    metrics_request(&s->metrics, ep, 200);
+    http_respond_static(res, 200, ep == EP_OPENAPI ? JSON : "text/html; charset=utf-8", doc,
+                        strlen(doc));
 }
 
 /* Constant-time comparison of the Authorization header with "Bearer <token>". */
@@ -248,35 +203,42 @@ static int token_ok(const hdp_server *s, const char *auth)
 }
 
 /* True when the request may use /api/: no token configured, or the right bearer token. */
-static int authorized(const hdp_server *s, struct MHD_Connection *conn)
+static int authorized(const hdp_server *s, const http_request *req)
 {
-    return s->token == NULL ||
-           token_ok(s, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                   MHD_HTTP_HEADER_AUTHORIZATION));
+    return s->token == NULL || token_ok(s, http_request_header(req, "Authorization"));
 }
 
-static enum MHD_Result send_unauthorized(hdp_server *s, struct MHD_Connection *conn,
-                                         serve_endpoint ep)
+static void send_unauthorized(hdp_server *s, http_response *res, serve_endpoint ep)
 {
-    return send_error(s, conn, ep, MHD_HTTP_UNAUTHORIZED, "unauthorized",
-                      "missing or wrong 'Authorization: Bearer <token>'");
+    send_error(s, res, ep, 401, "unauthorized", "missing or wrong 'Authorization: Bearer <token>'");
 }
 
-static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_endpoint ep)
+static void do_api(hdp_server *s, const http_request *req, http_response *res, serve_endpoint ep)
 {
-    if (!authorized(s, conn))
-        return send_unauthorized(s, conn, ep);
-    arg_list args = {.n = 0};
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
-    if (args.overflow)
-        return send_error(s, conn, ep, MHD_HTTP_BAD_REQUEST, "bad_request",
-                          "too many query parameters");
+    if (!authorized(s, req)) {
+        send_unauthorized(s, res, ep);
+        return;
+    }
+    if (req->query_error != NULL) {
+        send_error(s, res, ep, 400, "bad_request", req->query_error);
+        return;
+    }
+    if (req->nparams > MAX_ARGS) {
+        send_error(s, res, ep, 400, "bad_request", "too many query parameters");
+        return;
+    }
+    serve_arg args[MAX_ARGS];
+    for (size_t i = 0; i < req->nparams; i++) {
+        args[i].key = req->params[i].key;
+        args[i].val = req->params[i].val;
+    }
     serve_query q;
     hdp_err e;
     int64_t today = floor_div(now_unix_us(), USEC_PER_DAY);
-    if (serve_query_parse(ep, args.v, args.n, today, &q, &e) != HDP_OK)
-        return send_error(s, conn, ep, MHD_HTTP_BAD_REQUEST, "bad_request", e.msg);
-
+    if (serve_query_parse(ep, args, req->nparams, today, &q, &e) != HDP_OK) {
+        send_error(s, res, ep, 400, "bad_request", e.msg);
+        return;
+    }
     char key[64];
     serve_query_key(&q, key, sizeof(key));
     fill_ctx fc = {s, &q};
@@ -287,7 +249,8 @@ static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_
     atomic_fetch_add_explicit(hit ? &s->metrics.cache_hits : &s->metrics.cache_misses, 1,
                               memory_order_relaxed);
     metrics_request(&s->metrics, ep, status);
-    return send_body(conn, status, JSON, body, len, MHD_RESPMEM_MUST_FREE);
+    http_respond(res, status, JSON, body, len);
+    free(body);
 }
 
 /* ---------------------------------------------------------------- answers from dwh */
@@ -295,138 +258,102 @@ static enum MHD_Result do_api(hdp_server *s, struct MHD_Connection *conn, serve_
 typedef struct history_req {
     int64_t id;
     history_shape shape;
-    hdp_buf body;
+    hdp_buf *body;
     int found;
 } history_req;
 
 static int run_history(PGconn *c, void *ctx, hdp_err *e)
 {
     history_req *h = ctx;
-    buf_reset(&h->body);
-    return history_fetch(c, h->id, h->shape, &h->body, &h->found, e);
+    buf_reset(h->body);
+    return history_fetch(c, h->id, h->shape, h->body, &h->found, e);
 }
 
 /* A customer's order history, straight from dwh. It bypasses the answer cache: its keys
  * are one per customer, unbounded, while the cache is a small linear table sized for a few
  * days' keys that every revenue request scans; a history read is a few index probes, and a
  * customer is rarely asked for twice within the cache window. */
-static enum MHD_Result do_history(hdp_server *s, struct MHD_Connection *conn, serve_endpoint ep,
-                                  const char *url)
+static void do_history(hdp_server *s, const http_request *req, http_response *res,
+                       serve_endpoint ep)
 {
-    if (!authorized(s, conn))
-        return send_unauthorized(s, conn, ep);
-    arg_list args = {.n = 0};
-    MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
-    if (args.overflow || args.n > 0)
-        return send_error(s, conn, ep, MHD_HTTP_BAD_REQUEST, "bad_request",
-                          "this endpoint takes no query parameters");
+    if (!authorized(s, req)) {
+        send_unauthorized(s, res, ep);
+        return;
+    }
+    if (req->query_error != NULL || req->nparams > 0) {
+        send_error(s, res, ep, 400, "bad_request", "this endpoint takes no query parameters");
+        return;
+    }
     hdp_err e;
     history_req h = {.shape = ep == EP_USER_HISTORY ? HISTORY_ORIGINAL : HISTORY_USERS,
-                     .body = HDP_BUF_INIT};
-    if (serve_history_id(url, &h.id, &e) != HDP_OK)
-        return send_error(s, conn, ep, MHD_HTTP_BAD_REQUEST, "bad_request", e.msg);
+                     .body = http_response_body(res)};
+    if (serve_history_id(req->path, &h.id, &e) != HDP_OK) {
+        send_error(s, res, ep, 400, "bad_request", e.msg);
+        return;
+    }
     int rc = dwh_run(s->dwh, run_history, &h, &e);
     if (rc == HDP_OK && h.found) {
-        metrics_request(&s->metrics, ep, MHD_HTTP_OK);
-        return send_buf(conn, MHD_HTTP_OK, JSON, &h.body);
+        metrics_request(&s->metrics, ep, 200);
+        http_respond_status(res, 200, JSON);
+        return;
     }
-    buf_free(&h.body);
     char msg[96];
     if (rc == HDP_OK) {
         snprintf(msg, sizeof(msg), "no customer %lld in the data vault", (long long)h.id);
-        return send_error(s, conn, ep, MHD_HTTP_NOT_FOUND, "not_found", msg);
+        send_error(s, res, ep, 404, "not_found", msg);
+        return;
     }
     atomic_fetch_add(&s->metrics.dwh_errors, 1);
     snprintf(msg, sizeof(msg), "customer %lld", (long long)h.id);
     log_read_failure(s, ep, msg, e.msg);
     if (rc == HDP_RETRY)
-        return send_error(s, conn, ep, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                          "the data vault (dwh) is unreachable");
-    return send_error(s, conn, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
-                      "the data vault query failed");
+        send_error(s, res, ep, 503, "unavailable", "the data vault (dwh) is unreachable");
+    else
+        send_error(s, res, ep, 500, "internal", "the data vault query failed");
 }
 
-/* MHD's access handler: runs on a worker thread, once per request here (every endpoint
- * answers at the first call; a request body, if any, is never read). */
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+/* The HTTP server's handler: runs on a worker thread, once per request. Routes on the path
+ * as sent (undecoded); any method but GET and HEAD is a 405 on a known path (a request body,
+ * if any, is ignored). */
+static void on_request(void *ctx, const http_request *req, http_response *res)
 {
-    (void)version;
-    (void)upload_data;
-    (void)upload_data_size;
-    (void)con_cls;
-    hdp_server *s = cls;
-    serve_endpoint ep = serve_route(url);
-    if (ep == EP_UNKNOWN)
-        return send_error(s, conn, ep, MHD_HTTP_NOT_FOUND, "not_found", "no such path");
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return send_error(s, conn, ep, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
-                          "only GET and HEAD are supported");
+    hdp_server *s = ctx;
+    serve_endpoint ep = serve_route(req->path);
+    if (ep == EP_UNKNOWN) {
+        send_error(s, res, ep, 404, "not_found", "no such path");
+        return;
+    }
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        send_error(s, res, ep, 405, "method_not_allowed", "only GET and HEAD are supported");
+        return;
+    }
     switch (ep) {
     case EP_HEALTH:
-        return do_health(s, conn);
+        do_health(s, res);
+        break;
     case EP_METRICS:
-        return do_metrics(s, conn);
+        do_metrics(s, req, res);
+        break;
     case EP_OPENAPI:
     case EP_DOCS:
     case EP_INDEX:
-        return do_static(s, conn, ep);
+        do_static(s, res, ep);
+        break;
     case EP_HISTORY:
     case EP_USER_HISTORY:
-        return do_history(s, conn, ep, url);
+        do_history(s, req, res, ep);
+        break;
     default:
-        return do_api(s, conn, ep);
+        do_api(s, req, res, ep);
+        break;
     }
 }
 
 /* ---------------------------------------------------------------- lifecycle */
 
-/* Binds and listens on host:port; returns the socket or -1 with e set. */
-static int listen_on(const char *host, int port, hdp_err *e)
-{
-    char service[16];
-    snprintf(service, sizeof(service), "%d", port);
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    int gai = getaddrinfo(host[0] ? host : NULL, service, &hints, &res);
-    if (gai != 0) {
-        hdp_fail(e, "cannot resolve %s: %s", host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1, err = 0;
-    for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        hdp_fail(e, "cannot listen on %s:%d: %s", host, port, strerror(err));
-        return -1;
-    }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    return fd;
-}
-
 int server_start(hdp_server **out, const serve_opts *o, hdp_err *e)
 {
     *out = NULL;
-    int fd = listen_on(o->host, o->port, e);
-    if (fd < 0)
-        return HDP_ERR;
     hdp_server *s = xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->redis_mu, NULL);
     s->redis = redis_new(&o->redis, 1000);
@@ -439,33 +366,42 @@ int server_start(hdp_server **out, const serve_opts *o, hdp_err *e)
         s->token = xstrdup(o->token);
         s->token_len = strlen(s->token);
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
-    flags |= MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES ? MHD_USE_EPOLL : MHD_USE_POLL;
-    unsigned threads = o->threads > 1 ? (unsigned)o->threads : 1;
-    s->daemon =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, fd,
-                         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
-    if (s->daemon == NULL) {
-        close(fd);
+    s->openapi = serve_openapi_render(s->token != NULL);
+    http_server_opts ho = {
+        .host = o->host,
+        .port = o->port,
+        .threads = o->threads > 1 ? o->threads : 1,
+        .max_conns = o->max_conns,
+        .max_per_addr = o->max_per_addr,
+        .header_timeout_ms = o->header_timeout_ms,
+        .idle_timeout_ms = o->idle_timeout_ms,
+        .handler = on_request,
+        .ctx = s,
+    };
+    if (http_server_start(&s->http, &ho, e) != HDP_OK) {
         server_stop(s);
-        return hdp_fail(e, "cannot start the HTTP server on %s:%d", o->host, o->port);
+        return HDP_ERR;
     }
     *out = s;
     return HDP_OK;
+}
+
+int server_max_conns(const hdp_server *s)
+{
+    return http_server_max_conns(s->http);
 }
 
 void server_stop(hdp_server *s)
 {
     if (s == NULL)
         return;
-    if (s->daemon != NULL)
-        MHD_stop_daemon(s->daemon);
+    http_server_stop(s->http); /* joins the workers: no handler runs after this */
     cache_free(s->cache);
     redis_free(s->redis);
     dwh_free(s->dwh);
     batch_source_free(s->batch);
     free(s->token);
+    free(s->openapi);
     pthread_mutex_destroy(&s->redis_mu);
     free(s);
 }

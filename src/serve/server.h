@@ -1,6 +1,6 @@
-/* server.h — `hdp serve`'s HTTP server: libmicrohttpd with an internal epoll thread pool,
- * routing, bearer-token check, the response cache, one mutex-guarded Redis connection and
- * one mutex-guarded dwh connection (serve/dwh.h).
+/* server.h — `hdp serve`'s HTTP API: routing, bearer-token check, the answer cache, one
+ * mutex-guarded Redis connection and one mutex-guarded dwh connection (serve/dwh.h), on top
+ * of the generic HTTP server (io/http_server.h), which owns connections, limits and timeouts.
  *
  * Lifecycle: server_start() binds and starts serving in background threads;
  * server_stop() stops them and frees everything. */
@@ -19,13 +19,19 @@ typedef struct serve_opts {
     hdp_redis_addr redis;
     const char *dwh_dsn;        /* libpq connection string of dwh (history endpoints) */
     const char *clickhouse_url; /* the batch views; empty or NULL: none */
+    int max_conns;              /* connection cap */
+    int max_per_addr;           /* open connections per client address */
+    int header_timeout_ms;      /* to receive a request, from its first byte */
+    int idle_timeout_ms;        /* keep-alive idle */
 } serve_opts;
 
 typedef struct hdp_server hdp_server;
 
 /* Binds host:port and starts. HDP_ERR with e set when the address cannot be bound (in use,
- * bad host) or the daemon does not start. */
+ * bad host) or the server does not start. */
 int server_start(hdp_server **out, const serve_opts *o, hdp_err *e);
+/* The connection cap in force (HDP_HTTP_MAX_CONNS, lowered to fit the descriptor limit). */
+int server_max_conns(const hdp_server *s);
 /* Stops serving and frees; accepts NULL. */
 void server_stop(hdp_server *s);
 

@@ -16,7 +16,7 @@ from chserver import start_clickhouse
 from services import free_port
 from stack import HDP, ROOT, Stack
 
-PKGS = "libpq hiredis libmicrohttpd jansson libcrypto libcurl libzstd"
+PKGS = "libpq hiredis jansson libcrypto libcurl libzstd"
 # Characters that must be %-encoded in the URL, so the client's decoding is exercised too.
 PASSWORD = "Pw@:/" + os.urandom(6).hex()
 OK, ERR, RETRY = 0, 1, 3

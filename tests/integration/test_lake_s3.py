@@ -11,7 +11,7 @@ import pytest
 from s3server import s3  # noqa: F401  (pytest fixture)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-PKGS = "libpq hiredis libmicrohttpd jansson libcrypto libcurl libzstd"
+PKGS = "libpq hiredis jansson libcrypto libcurl libzstd"
 MIB = 1024 * 1024
 
 

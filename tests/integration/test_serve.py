@@ -49,7 +49,7 @@ def start_serve(tmp, redis_port, **env):
     e = dict(os.environ)
     e.update({"HDP_REDIS_URL": f"redis://127.0.0.1:{redis_port}",
               "HDP_HTTP_ADDR": f"127.0.0.1:{port}", "HDP_ENV_FILE": "/dev/null",
-              "HDP_API_TOKEN": ""})
+              "HDP_API_TOKEN": "", "HDP_CLICKHOUSE_URL": ""})  # Redis only: no batch views
     e.update(env)
     log = open(os.path.join(str(tmp), f"serve-{port}.log"), "ab")
     proc = subprocess.Popen([HDP, "serve"], env=e, cwd=str(tmp), stdout=log,
