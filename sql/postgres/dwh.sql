@@ -267,6 +267,20 @@ CREATE TABLE IF NOT EXISTS ops.progress (
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- Compaction's per-table progress, mirrored from the lake's _state/compact/<table>.json after
+-- every run of the table, for what reads dwh only (hdp serve's /metrics and pipeline status).
+-- The lake's file stays the truth compaction works from.
+CREATE TABLE IF NOT EXISTS ops.lake_table (
+    table_name       text        PRIMARY KEY,
+    complete_through bigint      NOT NULL,
+    rows             bigint      NOT NULL,
+    quarantined      bigint      NOT NULL,
+    files            bigint      NOT NULL,
+    blocked_segment  bigint,
+    blocked_reason   text,
+    updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
 -- The batch watermark's history: W only ever grows; the newest row is W. The serving layer
 -- reads W from its Redis mirror; speed buckets at or below a W published long enough ago
 -- may be dropped (never those of today and yesterday).

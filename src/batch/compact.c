@@ -626,6 +626,36 @@ static int lock_table(compactor *c, const sch_table *t, int lock, int *got, hdp_
     return HDP_OK;
 }
 
+/* Mirrors t's progress into dwh's ops.lake_table (monitoring reads it there). */
+static int mirror_state(compactor *c, const sch_table *t, const compact_state *st, hdp_err *e)
+{
+    char ct[24], rows[24], q[24], files[24], bs[24];
+    snprintf(ct, sizeof(ct), "%" PRId64, st->complete_through);
+    snprintf(rows, sizeof(rows), "%" PRId64, st->rows);
+    snprintf(q, sizeof(q), "%" PRId64, st->quarantined);
+    snprintf(files, sizeof(files), "%" PRId64, st->files);
+    snprintf(bs, sizeof(bs), "%" PRId64, st->blocked_segment);
+    const char *p[7] = {t->name,
+                        ct,
+                        rows,
+                        q,
+                        files,
+                        st->blocked ? bs : NULL,
+                        st->blocked ? st->blocked_reason : NULL};
+    PGresult *r = pg_query(c->locks,
+                           "INSERT INTO ops.lake_table (table_name, complete_through, rows, "
+                           "quarantined, files, blocked_segment, blocked_reason) VALUES ($1, $2, "
+                           "$3, $4, $5, $6, $7) ON CONFLICT (table_name) DO UPDATE SET "
+                           "complete_through = $2, rows = $3, quarantined = $4, files = $5, "
+                           "blocked_segment = $6, blocked_reason = $7, updated_at = "
+                           "clock_timestamp()",
+                           7, p, e);
+    if (r == NULL)
+        return pg_conn_lost(c->locks) ? HDP_RETRY : HDP_ERR;
+    PQclear(r);
+    return HDP_OK;
+}
+
 /* One table under its lock: compact what is new, then record how far it is complete. */
 static int run_table(compactor *c, const sch_table *t, marker_set *ms, int64_t closed, hdp_err *e)
 {
@@ -676,6 +706,8 @@ static int run_table(compactor *c, const sch_table *t, marker_set *ms, int64_t c
                    next.blocked != st.blocked || next.blocked_segment != st.blocked_segment;
         if (changed) /* a run with nothing new writes nothing */
             rc = compact_state_save(c->lake, t->name, &next, e);
+        if (rc == HDP_OK)
+            rc = mirror_state(c, t, &next, e);
         if (rc == HDP_OK && stop >= 0)
             rc = COMPACT_BLOCKED;
         st = next;

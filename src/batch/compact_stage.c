@@ -39,12 +39,12 @@ static int compact_unit(void *ctx, volatile int *cancel, stage_report *r, hdp_er
     char who[80] = "compact";
     if (t->opts.table)
         snprintf(who, sizeof(who), "compact %.60s", t->opts.table);
-    int n = snprintf(r->summary, sizeof(r->summary),
-                     "%s: %" PRId64 " segment(s), %" PRId64 " object(s), %" PRId64
-                     " row(s), %" PRId64 " file(s), %" PRId64 " quarantined, %" PRId64
-                     " manifest(s), %.2f s, %.1f MB/s%s",
-                     who, st.segments, st.objects, st.rows, st.files, st.quarantined, st.manifests, secs,
-                     secs > 0 ? (double)st.bytes / 1e6 / secs : 0, rc == HDP_OK ? "" : " (failed)");
+    int n = snprintf(
+        r->summary, sizeof(r->summary),
+        "%s: %" PRId64 " segment(s), %" PRId64 " object(s), %" PRId64 " row(s), %" PRId64
+        " file(s), %" PRId64 " quarantined, %" PRId64 " manifest(s), %.2f s, %.1f MB/s%s",
+        who, st.segments, st.objects, st.rows, st.files, st.quarantined, st.manifests, secs,
+        secs > 0 ? (double)st.bytes / 1e6 / secs : 0, rc == HDP_OK ? "" : " (failed)");
     if ((st.unknown_table || st.unknown_keys) && n > 0 && (size_t)n < sizeof(r->summary))
         snprintf(r->summary + n, sizeof(r->summary) - (size_t)n,
                  "; %" PRId64 " object(s) of unknown tables skipped, %" PRId64

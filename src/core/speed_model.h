@@ -6,6 +6,8 @@
  *                                     segment  segment of that transaction (the clamp's state)
  *                                     closed   every segment <= this one is closed for good
  *                                     updated  Unix µs of the last write
+ *                                     commit   Unix µs of that transaction's commit (absent
+ *                                              after a rebuild until the next one)
  *                                     held     every change below this LSN is reflected (lsn,
  *                                              or a later position confirmed while idle)
  *                                     slot_created  the slot's LSN when `hdp init` made it

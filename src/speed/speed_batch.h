@@ -15,6 +15,7 @@ typedef struct speed_batch {
     size_t nquarantine;
     uint64_t end_lsn;  /* commit end LSN of the last transaction in the batch */
     int64_t segment;   /* segment of that transaction */
+    int64_t commit_us; /* its commit time, Unix µs (0: unknown, as after a rebuild) */
     size_t ntx;        /* transactions merged */
     int64_t opened_us; /* monotonic time the first transaction was added */
 } speed_batch;

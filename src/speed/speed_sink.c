@@ -287,21 +287,25 @@ static int read_transaction(hdp_redis *r, size_t ncmds, int failed, int *lost, h
     return rc;
 }
 
-/* HSET of a state: lsn (and held), segment, closed, updated. */
-static void queue_state(hdp_redis *r, uint64_t lsn_v, uint64_t held_v, int64_t segment, int *failed)
+/* HSET of a state: lsn (and held), segment, closed, updated, and the commit time of the
+ * newest transaction applied when known (what "live figures up to ..." reads). */
+static void queue_state(hdp_redis *r, uint64_t lsn_v, uint64_t held_v, int64_t segment,
+                        int64_t commit_us, int *failed)
 {
-    char lsn[32], held[32], seg[32], closed[32], upd[32];
+    char lsn[32], held[32], seg[32], closed[32], upd[32], commit[32];
     snprintf(lsn, sizeof(lsn), "%llu", (unsigned long long)lsn_v);
     snprintf(held, sizeof(held), "%llu", (unsigned long long)held_v);
     snprintf(seg, sizeof(seg), "%lld", (long long)segment);
     snprintf(closed, sizeof(closed), "%lld", (long long)(segment - 1));
     snprintf(upd, sizeof(upd), "%lld", (long long)now_unix_us());
-    const char *hv[] = {"HSET",   SPEED_STATE_KEY, "lsn",     lsn, "segment", seg,
-                        "closed", closed,          "updated", upd, "held",    held};
-    size_t hl[12];
-    for (int i = 0; i < 12; i++)
+    snprintf(commit, sizeof(commit), "%lld", (long long)commit_us);
+    const char *hv[] = {"HSET", SPEED_STATE_KEY, "lsn", lsn,    "segment", seg,      "closed",
+                        closed, "updated",       upd,   "held", held,      "commit", commit};
+    size_t hl[14];
+    int n = commit_us > 0 ? 14 : 12;
+    for (int i = 0; i < n; i++)
         hl[i] = strlen(hv[i]);
-    append(r, 12, hv, hl, failed);
+    append(r, n, hv, hl, failed);
 }
 
 static void queue1(hdp_redis *r, int *failed, const char *a, const char *b, const char *c)
@@ -321,7 +325,7 @@ int speed_sink_write(hdp_redis *r, const speed_batch *b, uint64_t expect_lsn, in
     size_t ncmds = 4; /* MULTI, HSET state, INCR, EXEC */
     queue1(r, &failed, "MULTI", NULL, NULL);
     queue_batch(r, b, 1, &ncmds, &failed);
-    queue_state(r, b->end_lsn, b->end_lsn, b->segment, &failed);
+    queue_state(r, b->end_lsn, b->end_lsn, b->segment, b->commit_us, &failed);
     queue1(r, &failed, "INCR", SPEED_VERSION_KEY, NULL);
     queue1(r, &failed, "EXEC", NULL, NULL);
     return read_transaction(r, ncmds, failed, lost, e);
@@ -363,7 +367,7 @@ int speed_sink_replace(hdp_redis *r, const speed_batch *b, uint64_t slot_lsn, in
     queue1(r, &failed, "DEL", SPEED_FAULT_KEY, NULL);
     ncmds += 2;
     queue_batch(r, b, 0, &ncmds, &failed);
-    queue_state(r, b->end_lsn, slot_lsn, b->segment, &failed);
+    queue_state(r, b->end_lsn, slot_lsn, b->segment, b->commit_us, &failed);
     char slot[32], fl[32];
     snprintf(slot, sizeof(slot), "%llu", (unsigned long long)slot_lsn);
     snprintf(fl, sizeof(fl), "%lld", (long long)floor_seg);

@@ -366,6 +366,7 @@ static int cb_commit(void *ctx, const cdc_tx *tx, hdp_err *e)
     speed_tx_apply(&c->tx, &c->dims, tx->segment, &c->batch);
     c->batch.segment = tx->segment;
     c->batch.end_lsn = tx->end_lsn;
+    c->batch.commit_us = tx->commit_us;
     if (c->batch.ntx++ == 0)
         c->batch.opened_us = mono_us();
     if (c->batch.deltas.len > 500000)
