@@ -24,7 +24,7 @@ CFLAGS  += $(CSTD) $(WARN) $(OPT) $(INCS) -MMD -MP
 SRC      := $(shell find src -name '*.c' | sort)
 LIB_SRC  := $(filter-out src/hdp.c,$(SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-EMBED    := $(sort $(wildcard sql/postgres/*.sql sql/clickhouse/*.sql web/*.html web/*.css web/*.js))
+EMBED    := $(sort $(wildcard sql/postgres/*.sql sql/clickhouse/*.sql web/*.html web/*.css web/*.js web/*.json))
 
 # Files compiled into the binary (DDL, dashboard); regenerated when any of them changes.
 build/gen/embedded.c: $(EMBED) scripts/embed.sh

@@ -24,6 +24,8 @@ int cmd_serve(int argc, char **argv, hdp_config *cfg)
         .max_per_addr = (int)cfg->http_per_addr,
         .header_timeout_ms = (int)cfg->http_header_timeout * 1000,
         .idle_timeout_ms = (int)cfg->http_idle_timeout * 1000,
+        .segment_seconds = cfg->segment_seconds,
+        .source_dsn = cfg->source_dsn,
     };
     hdp_server *s = NULL;
     hdp_err e;

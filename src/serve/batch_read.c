@@ -15,7 +15,7 @@
 #include "core/timeutil.h"
 #include "io/clickhouse.h"
 
-#define CACHE_DAYS 64
+#define CACHE_DAYS 128 /* ~50 KiB each: a few months of ranges stay warm */
 
 typedef struct cached_day {
     char date[11];
@@ -169,7 +169,8 @@ static int fetch_day(batch_source *b, const char *date, long long w, day_agg *a,
 int batch_read_day(batch_source *b, const char *date, long long w, day_agg *out, hdp_err *e)
 {
     if (b == NULL)
-        return HDP_OK;
+        return hdp_retry(e, "a batch watermark is published but no ClickHouse is configured "
+                            "(HDP_CLICKHOUSE_URL)");
     pthread_mutex_lock(&b->mu);
     cached_day *hit = NULL;
     for (size_t i = 0; i < b->n && !hit; i++)
@@ -206,6 +207,25 @@ int batch_read_day(batch_source *b, const char *date, long long w, day_agg *out,
     if (hit) {
         hit->used = ++b->tick;
         rc = agg_merge(out, &hit->agg, e);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
+int batch_source_ping(batch_source *b, hdp_err *e)
+{
+    if (b == NULL)
+        return hdp_fail(e, "no ClickHouse configured");
+    pthread_mutex_lock(&b->mu);
+    int rc;
+    if (mono_us() < b->down_until_us) {
+        rc = hdp_retry(e, "ClickHouse at %s: unreachable a moment ago", ch_describe(b->ch));
+    } else {
+        hdp_buf out = HDP_BUF_INIT;
+        rc = ch_query(b->ch, "SELECT 1", NULL, &out, e);
+        if (rc == HDP_RETRY)
+            b->down_until_us = mono_us() + USEC_PER_SEC;
+        buf_free(&out);
     }
     pthread_mutex_unlock(&b->mu);
     return rc;

@@ -1,19 +1,26 @@
-/* pages.c — static documents. serve_openapi_json is hand-maintained: keep it in step
- * with the routes in query.c (tests/integration/test_serve.py checks the paths). */
+/* pages.c — static documents. The OpenAPI document is web/openapi.json, compiled in:
+ * keep it in step with the routes in query.c (tests/integration/test_openapi.py checks that
+ * every route is documented and every documented route answers). */
 #include "serve/pages.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 
 #include "core/buf.h"
+#include "core/embedded.h"
+
+#define OPENAPI_FILE "web/openapi.json"
 
 char *serve_openapi_render(int auth)
 {
+    const char *spec = embedded_get(OPENAPI_FILE, NULL);
+    if (spec == NULL) /* cannot happen: the Makefile embeds web/ */
+        return xstrdup("{}");
     if (auth)
-        return xstrdup(serve_openapi_json);
-    json_t *doc = json_loads(serve_openapi_json, 0, NULL);
-    if (doc == NULL) /* cannot happen: test_serve.py parses the document */
-        return xstrdup(serve_openapi_json);
+        return xstrdup(spec);
+    json_t *doc = json_loads(spec, 0, NULL);
+    if (doc == NULL) /* cannot happen: test_openapi.py parses the document */
+        return xstrdup(spec);
     json_object_del(json_object_get(doc, "components"), "securitySchemes");
     json_object_del(doc, "security");
     const char *path;
@@ -24,6 +31,8 @@ char *serve_openapi_render(int auth)
         json_t *op;
         json_object_foreach(item, method, op)
         {
+            /* without a token nothing is refused for want of one (triggering runs is off:
+             * its 403 stays) */
             json_object_del(op, "security");
             json_object_del(json_object_get(op, "responses"), "401");
         }
@@ -31,204 +40,11 @@ char *serve_openapi_render(int auth)
     char *text = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);
     if (text == NULL)
-        return xstrdup(serve_openapi_json);
+        return xstrdup(spec);
     char *out = xstrdup(text); /* ours to free with free(), whatever jansson allocates with */
     free(text);
     return out;
 }
-
-const char serve_openapi_json[] =
-    "{\"openapi\":\"3.0.3\",\"info\":{\"title\":\"hdp "
-    "API\",\"version\":\"1.0.0\",\"description\":\"Order analyt"
-    "ics served as batch(segments <= W) + speed(segments > W). Money is a string with two decim"
-    "als; total_revenue is the same net revenue as a JSON "
-    "number.\"},\"paths\":{\"/health\":{\"get\":{"
-    "\"summary\":\"Liveness and Redis "
-    "reachability\",\"responses\":{\"200\":{\"description\":\"OK\",\"conten"
-    "t\":{\"application/"
-    "json\":{\"schema\":{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}"
-    ",\"redis\":{\"type\":\"string\"}},\"required\":[\"status\",\"redis\"]}}}},\"503\":{\"$ref\":"
-    "\"#/components/"
-    "responses/Error\"}}}},\"/api/v1/revenue\":{\"get\":{\"summary\":\"Net revenue of a day with "
-    "the ba"
-    "tch/speed "
-    "split\",\"security\":[{\"bearer\":[]}],\"parameters\":[{\"name\":\"date\",\"in\":\"query\","
-    "\"req"
-    "uired\":false,\"description\":\"UTC day YYYY-MM-DD (default: today "
-    "UTC)\",\"schema\":{\"type\":\"str"
-    "ing\",\"format\":\"date\"}}],\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{"
-    "\"application/jso"
-    "n\":{\"schema\":{\"type\":\"object\",\"properties\":{\"date\":{\"type\":\"string\"},"
-    "\"revenue\":{\"type\":\"st"
-    "ring\",\"pattern\":\"^-?[0-9]+\\\\.[0-9]{2}$\",\"example\":\"123.45\"},\"paid\":{\"type\":"
-    "\"string\",\"patte"
-    "rn\":\"^-?[0-9]+\\\\.[0-9]{2}$\",\"example\":\"123.45\"},\"refunded\":{\"type\":\"string\","
-    "\"pattern\":\"^-?"
-    "[0-9]+\\\\.[0-9]{2}$\",\"example\":\"123.45\"},\"orders\":{\"type\":\"integer\"},\"refunds\":{"
-    "\"type\":\"int"
-    "eger\"},\"total_revenue\":{\"type\":\"number\"},\"speed\":{\"type\":\"object\",\"properties\":"
-    "{\"revenue\":"
-    "{\"type\":\"string\",\"pattern\":\"^-?[0-9]+\\\\.[0-9]{2}$\",\"example\":\"123.45\"},"
-    "\"orders\":{\"type\":\"i"
-    "nteger\"},\"refunds\":{\"type\":\"integer\"},\"segments\":{\"type\":\"integer\"}},"
-    "\"required\":[\"revenue\""
-    ",\"orders\",\"refunds\",\"segments\"]},\"batch\":{\"type\":\"object\",\"properties\":{"
-    "\"revenue\":{\"type\":"
-    "\"string\",\"pattern\":\"^-?[0-9]+\\\\.[0-9]{2}$\",\"example\":\"123.45\"},\"orders\":{"
-    "\"type\":\"integer\"}"
-    ",\"refunds\":{\"type\":\"integer\"}},\"required\":[\"revenue\",\"orders\",\"refunds\"]},"
-    "\"watermark\":{\"ty"
-    "pe\":\"integer\",\"nullable\":true}},\"required\":[\"date\",\"revenue\",\"paid\",\"refunded\","
-    "\"orders\",\"r"
-    "efunds\",\"total_revenue\",\"speed\",\"batch\",\"watermark\"]}}}},\"400\":{\"$ref\":\"#/"
-    "components/respo"
-    "nses/Error\"},\"401\":{\"$ref\":\"#/components/responses/Error\"},\"503\":{\"$ref\":\"#/"
-    "components/res"
-    "ponses/Error\"}}}},\"/api/v1/revenue/by-city\":{\"get\":{\"summary\":\"Net revenue by ship "
-    "city, r"
-    "evenue "
-    "descending\",\"security\":[{\"bearer\":[]}],\"parameters\":[{\"name\":\"date\",\"in\":"
-    "\"query\",\"r"
-    "equired\":false,\"description\":\"UTC day YYYY-MM-DD (default: today "
-    "UTC)\",\"schema\":{\"type\":\"s"
-    "tring\",\"format\":\"date\"}}],\"responses\":{\"200\":{\"description\":\"OK\",\"content\":{"
-    "\"application/j"
-    "son\":{\"schema\":{\"type\":\"object\",\"properties\":{\"date\":{\"type\":\"string\"},"
-    "\"cities\":{\"type\":\"a"
-    "rray\",\"items\":{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},"
-    "\"revenue\":{\"type\":\"s"
-    "tring\",\"pattern\":\"^-?[0-9]+\\\\.[0-9]{2}$\",\"example\":\"123.45\"},\"orders\":{\"type\":"
-    "\"integer\"}},"
-    "\"required\":[\"city\",\"revenue\",\"orders\"]}}},\"required\":[\"date\",\"cities\"]}}}},"
-    "\"400\":{\"$ref\":\""
-    "#/components/responses/Error\"},\"401\":{\"$ref\":\"#/components/responses/"
-    "Error\"},\"503\":{\"$ref\""
-    ":\"#/components/responses/Error\"}}}},\"/api/v1/revenue/"
-    "by-category\":{\"get\":{\"summary\":\"Net r"
-    "evenue by product category, revenue "
-    "descending\",\"security\":[{\"bearer\":[]}],\"parameters\":[{"
-    "\"name\":\"date\",\"in\":\"query\",\"required\":false,\"description\":\"UTC day YYYY-MM-DD "
-    "(default: to"
-    "day "
-    "UTC)\",\"schema\":{\"type\":\"string\",\"format\":\"date\"}}],\"responses\":{\"200\":{"
-    "\"description\":\""
-    "OK\",\"content\":{\"application/"
-    "json\":{\"schema\":{\"type\":\"object\",\"properties\":{\"date\":{\"type\":"
-    "\"string\"},\"categories\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-    "\"category\":{"
-    "\"type\":\"string\"},\"revenue\":{\"type\":\"string\",\"pattern\":\"^-?[0-9]+\\\\.[0-9]{2}$\","
-    "\"example\":\"1"
-    "23.45\"},\"orders\":{\"type\":\"integer\"}},\"required\":[\"category\",\"revenue\",\"orders\"]"
-    "}}},\"requir"
-    "ed\":[\"date\",\"categories\"]}}}},\"400\":{\"$ref\":\"#/components/responses/"
-    "Error\"},\"401\":{\"$ref\":"
-    "\"#/components/responses/Error\"},\"503\":{\"$ref\":\"#/components/responses/Error\"}}}},\"/"
-    "api/v1/"
-    "revenue/timeseries\":{\"get\":{\"summary\":\"Net revenue per hour or minute (buckets with "
-    "data o"
-    "nly)\",\"security\":[{\"bearer\":[]}],\"parameters\":[{\"name\":\"date\",\"in\":\"query\","
-    "\"required\":fals"
-    "e,\"description\":\"UTC day YYYY-MM-DD (default: today "
-    "UTC)\",\"schema\":{\"type\":\"string\",\"forma"
-    "t\":\"date\"}},{\"name\":\"interval\",\"in\":\"query\",\"required\":false,\"schema\":{"
-    "\"type\":\"string\",\"en"
-    "um\":[\"hour\",\"minute\"],\"default\":\"hour\"}}],\"responses\":{\"200\":{\"description\":"
-    "\"OK\",\"content\""
-    ":{\"application/"
-    "json\":{\"schema\":{\"type\":\"object\",\"properties\":{\"date\":{\"type\":\"string\"},\"in"
-    "terval\":{\"type\":\"string\"},\"points\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"properties\":{"
-    "\"ts\":{\"type\":\"string\",\"format\":\"date-time\"},\"revenue\":{\"type\":\"string\","
-    "\"pattern\":\"^-?[0-9]"
-    "+\\\\.[0-9]{2}$\",\"example\":\"123.45\"},\"orders\":{\"type\":\"integer\"}},\"required\":["
-    "\"ts\",\"revenue\""
-    ",\"orders\"]}}},\"required\":[\"date\",\"interval\",\"points\"]}}}},\"400\":{\"$ref\":\"#/"
-    "components/resp"
-    "onses/Error\"},\"401\":{\"$ref\":\"#/components/responses/Error\"},\"503\":{\"$ref\":\"#/"
-    "components/re"
-    "sponses/Error\"}}}},\"/api/v1/cities/average-check\":{\"get\":{\"summary\":\"Average check by "
-    "city"
-    ": net revenue / paid orders, rounded half away from "
-    "zero\",\"security\":[{\"bearer\":[]}],\"para"
-    "meters\":[{\"name\":\"date\",\"in\":\"query\",\"required\":false,\"description\":\"UTC day "
-    "YYYY-MM-DD (d"
-    "efault: today "
-    "UTC)\",\"schema\":{\"type\":\"string\",\"format\":\"date\"}}],\"responses\":{\"200\":{\"desc"
-    "ription\":\"OK\",\"content\":{\"application/"
-    "json\":{\"schema\":{\"type\":\"object\",\"properties\":{\"date"
-    "\":{\"type\":\"string\"},\"cities\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
-    "\"properties\":{\"city\""
-    ":{\"type\":\"string\"},\"average_check\":{\"type\":\"string\",\"pattern\":\"^-?[0-9]+\\\\.[0-"
-    "9]{2}$\",\"exa"
-    "mple\":\"123.45\",\"nullable\":true},\"orders\":{\"type\":\"integer\"},\"revenue\":{\"type\":"
-    "\"string\",\"pa"
-    "ttern\":\"^-?[0-9]+\\\\.[0-9]{2}$\",\"example\":\"123.45\"}},\"required\":[\"city\",\"average_"
-    "check\",\"or"
-    "ders\",\"revenue\"]}}},\"required\":[\"date\",\"cities\"]}}}},\"400\":{\"$ref\":\"#/"
-    "components/responses"
-    "/Error\"},\"401\":{\"$ref\":\"#/components/responses/Error\"},\"503\":{\"$ref\":\"#/"
-    "components/respons"
-    "es/Error\"}}}},"
-    "\"/api/v1/users/{id}/history\":{\"get\":{\"summary\":\"A customer's orders from the Data"
-    " Vault: current state, lines by line_no, status history by time; orders by order_id\",\""
-    "security\":[{\"bearer\":[]}],\"parameters\":[{\"name\":\"id\",\"in\":\"path\",\"required"
-    "\":true,\"description\":\"customer id, 1..9223372036854775807\",\"schema\":{\"type\":\"i"
-    "nteger\",\"format\":\"int64\",\"minimum\":1}}],\"responses\":{\"200\":{\"description\":"
-    "\"OK\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/components/schemas/Hi"
-    "story\"}}}},\"400\":{\"$ref\":\"#/components/responses/Error\"},\"401\":{\"$ref\":\"#/co"
-    "mponents/responses/Error\"},\"404\":{\"$ref\":\"#/components/responses/Error\"},\"503\":"
-    "{\"$ref\":\"#/components/responses/Error\"}}}},\"/api/v1/user/{id}/history\":{\"get\":{"
-    "\"summary\":\"The original platform's path: the same body plus user_id and history (the "
-    "orders again)\",\"security\":[{\"bearer\":[]}],\"parameters\":[{\"name\":\"id\",\"in\":"
-    "\"path\",\"required\":true,\"description\":\"customer id, 1..9223372036854775807\",\"sch"
-    "ema\":{\"type\":\"integer\",\"format\":\"int64\",\"minimum\":1}}],\"responses\":{\"200\""
-    ":{\"description\":\"OK\",\"content\":{\"application/json\":{\"schema\":{\"$ref\":\"#/com"
-    "ponents/schemas/HistoryOriginal\"}}}},\"400\":{\"$ref\":\"#/components/responses/Error\""
-    "},\"401\":{\"$ref\":\"#/components/responses/Error\"},\"404\":{\"$ref\":\"#/components/r"
-    "esponses/Error\"},\"503\":{\"$ref\":\"#/components/responses/Error\"}}}},"
-    "\"/metrics\":{\"get\":{\"summary\":\"Prometheus "
-    "metrics\",\"responses\":{\"200\":{\"descr"
-    "iption\":\"text/plain exposition "
-    "format\",\"content\":{\"text/plain\":{\"schema\":{\"type\":\"string\"}"
-    "}}}}}},\"/openapi.json\":{\"get\":{\"summary\":\"This "
-    "document\",\"responses\":{\"200\":{\"description\""
-    ":\"OpenAPI 3 JSON\"}}}},\"/docs\":{\"get\":{\"summary\":\"Human-readable API "
-    "documentation\",\"respon"
-    "ses\":{\"200\":{\"description\":\"HTML\"}}}}},\"components\":{\"securitySchemes\":{\"bearer\":"
-    "{\"type\":\""
-    "http\",\"scheme\":\"bearer\",\"description\":\"Required on /api/ when HDP_API_TOKEN is "
-    "set\"}},\"res"
-    "ponses\":{\"Error\":{\"description\":\"Error\",\"content\":{\"application/"
-    "json\":{\"schema\":{\"$ref\":\"#"
-    "/components/schemas/"
-    "Error\"}}}}},\"schemas\":{"
-    "\"Order\":{\"type\":\"object\",\"properties\":{\"order_id\":{\"type\":\"integer\"},\"sta"
-    "tus\":{\"type\":\"string\"},\"total\":{\"type\":\"string\",\"pattern\":\"^-?[0-9]+\\\\.["
-    "0-9]{2}$\",\"example\":\"123.45\"},\"currency\":{\"type\":\"string\"},\"ship_city\":{\"t"
-    "ype\":\"string\"},\"created_at\":{\"type\":\"string\",\"format\":\"date-time\",\"example"
-    "\":\"2026-11-23T10:00:00.000000Z\"},\"paid_at\":{\"type\":\"string\",\"format\":\"date-t"
-    "ime\",\"example\":\"2026-11-23T10:00:00.000000Z\",\"nullable\":true},\"refunded_at\":{\""
-    "type\":\"string\",\"format\":\"date-time\",\"example\":\"2026-11-23T10:00:00.000000Z\","
-    "\"nullable\":true},\"lines\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"proper"
-    "ties\":{\"line_no\":{\"type\":\"integer\"},\"product_id\":{\"type\":\"integer\"},\"quant"
-    "ity\":{\"type\":\"integer\"},\"unit_price\":{\"type\":\"string\",\"pattern\":\"^-?[0-9]+"
-    "\\\\.[0-9]{2}$\",\"example\":\"123.45\"}},\"required\":[\"line_no\",\"product_id\",\"qua"
-    "ntity\",\"unit_price\"]}},\"status_history\":{\"type\":\"array\",\"items\":{\"type\":\"o"
-    "bject\",\"properties\":{\"status\":{\"type\":\"string\"},\"at\":{\"type\":\"string\",\"f"
-    "ormat\":\"date-time\",\"example\":\"2026-11-23T10:00:00.000000Z\"}},\"required\":[\"stat"
-    "us\",\"at\"]}}},\"required\":[\"order_id\",\"status\",\"total\",\"currency\",\"ship_city"
-    "\",\"created_at\",\"paid_at\",\"refunded_at\",\"lines\",\"status_history\"]},\"History\""
-    ":{\"type\":\"object\",\"properties\":{\"customer_id\":{\"type\":\"integer\"},\"name\":{"
-    "\"type\":\"string\",\"nullable\":true},\"city\":{\"type\":\"string\",\"nullable\":true},"
-    "\"orders\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/components/schemas/Order\"}}},\"r"
-    "equired\":[\"customer_id\",\"name\",\"city\",\"orders\"]},\"HistoryOriginal\":{\"allOf\""
-    ":[{\"$ref\":\"#/components/schemas/History\"},{\"type\":\"object\",\"properties\":{\"use"
-    "r_id\":{\"type\":\"integer\"},\"history\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/co"
-    "mponents/schemas/Order\"}}},\"required\":[\"user_id\",\"history\"]}]},"
-    "\"Error\":{\"type\":\"object\",\"properties\":{\"error\":"
-    "{\"type\":\"object\",\"properties\":{\"code\":{\"type\":\"string\"},\"message\":{\"type\":"
-    "\"string\"}},\"requ"
-    "ired\":[\"code\",\"message\"]}},\"required\":[\"error\"]}}}}";
 
 const char serve_docs_html[] =
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>hdp API</title>"

@@ -3,9 +3,7 @@
 #ifndef HDP_SERVE_PAGES_H
 #define HDP_SERVE_PAGES_H
 
-extern const char serve_openapi_json[];
-
-/* /openapi.json as served, malloc'ed: serve_openapi_json when a token is configured (auth),
+/* /openapi.json as served, malloc'ed: web/openapi.json when a token is configured (auth),
  * else the same without the bearer scheme, the operations' security and their 401 answers,
  * since no request is ever refused for want of a token. */
 char *serve_openapi_render(int auth);

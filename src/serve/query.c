@@ -17,6 +17,9 @@ static const struct {
     {"/api/v1/revenue/by-category", "by_category", EP_BY_CATEGORY},
     {"/api/v1/revenue/timeseries", "timeseries", EP_TIMESERIES},
     {"/api/v1/cities/average-check", "average_check", EP_AVG_CHECK},
+    {"/api/v1/stream", "stream", EP_STREAM},
+    {"/api/v1/pipeline/runs", "runs", EP_RUNS},
+    {"/api/v1/pipeline/status", "pipeline", EP_PIPELINE},
     {NULL, "history", EP_HISTORY},
     {NULL, "user_history", EP_USER_HISTORY},
     {"/metrics", "metrics", EP_METRICS},
@@ -89,25 +92,37 @@ static const char *clip(const char *s, char out[48])
     return out;
 }
 
+/* Parses one date parameter into *day, refusing a repeat. */
+static int parse_day(const char *k, const char *v, int *seen, int64_t *day, hdp_err *e)
+{
+    char c1[48];
+    if (*seen)
+        return hdp_fail(e, "parameter '%s' given more than once", k);
+    *seen = 1;
+    if (date_parse(v, day) != 0)
+        return hdp_fail(e, "invalid %s '%s': expected a real date as YYYY-MM-DD", k, clip(v, c1));
+    return HDP_OK;
+}
+
 int serve_query_parse(serve_endpoint ep, const serve_arg *args, size_t nargs, int64_t today,
                       serve_query *q, hdp_err *e)
 {
     char c1[48];
     memset(q, 0, sizeof(*q));
     q->ep = ep;
-    q->day = today;
     q->interval = IV_HOUR;
-    int seen_date = 0, seen_interval = 0;
+    int seen_date = 0, seen_from = 0, seen_to = 0, seen_interval = 0;
+    int64_t date = today, from = 0, to = 0;
     for (size_t i = 0; i < nargs; i++) {
         const char *k = args[i].key;
         const char *v = args[i].val ? args[i].val : "";
+        int rc = HDP_OK;
         if (strcmp(k, "date") == 0) {
-            if (seen_date)
-                return hdp_fail(e, "parameter 'date' given more than once");
-            seen_date = 1;
-            if (date_parse(v, &q->day) != 0)
-                return hdp_fail(e, "invalid date '%s': expected a real date as YYYY-MM-DD",
-                                clip(v, c1));
+            rc = parse_day(k, v, &seen_date, &date, e);
+        } else if (strcmp(k, "from") == 0) {
+            rc = parse_day(k, v, &seen_from, &from, e);
+        } else if (strcmp(k, "to") == 0) {
+            rc = parse_day(k, v, &seen_to, &to, e);
         } else if (strcmp(k, "interval") == 0 && ep == EP_TIMESERIES) {
             if (seen_interval)
                 return hdp_fail(e, "parameter 'interval' given more than once");
@@ -116,21 +131,50 @@ int serve_query_parse(serve_endpoint ep, const serve_arg *args, size_t nargs, in
                 q->interval = IV_HOUR;
             else if (strcmp(v, "minute") == 0)
                 q->interval = IV_MINUTE;
+            else if (strcmp(v, "day") == 0)
+                q->interval = IV_DAY;
             else
-                return hdp_fail(e, "invalid interval '%s': expected 'hour' or 'minute'",
+                return hdp_fail(e, "invalid interval '%s': expected 'day', 'hour' or 'minute'",
                                 clip(v, c1));
         } else {
             return hdp_fail(e, "unknown query parameter '%s'", clip(k, c1));
         }
+        if (rc != HDP_OK)
+            return rc;
     }
-    date_format(q->day, q->date);
+    if (seen_date && (seen_from || seen_to))
+        return hdp_fail(e, "give either 'date' or 'from'/'to', not both");
+    if (seen_from || seen_to) {
+        q->from_day = seen_from ? from : to;
+        q->to_day = seen_to ? to : from;
+    } else {
+        q->from_day = q->to_day = date;
+    }
+    if (q->from_day > q->to_day)
+        return hdp_fail(e, "'from' is after 'to'");
+    int64_t days = q->to_day - q->from_day + 1;
+    if (days > SERVE_MAX_DAYS)
+        return hdp_fail(e, "the range spans %lld days; at most %d are served per request",
+                        (long long)days, SERVE_MAX_DAYS);
+    if (q->interval == IV_MINUTE && days > SERVE_MAX_MINUTE_DAYS)
+        return hdp_fail(e,
+                        "minute points are served for at most %d days; ask for "
+                        "interval=hour or a shorter range",
+                        SERVE_MAX_MINUTE_DAYS);
+    date_format(q->from_day, q->from);
+    date_format(q->to_day, q->to);
     return HDP_OK;
+}
+
+const char *serve_interval_name(serve_interval iv)
+{
+    return iv == IV_MINUTE ? "minute" : iv == IV_DAY ? "day" : "hour";
 }
 
 void serve_query_key(const serve_query *q, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%s|%s|%s", serve_endpoint_name(q->ep), q->date,
-             q->ep == EP_TIMESERIES ? (q->interval == IV_MINUTE ? "minute" : "hour") : "");
+    snprintf(out, outlen, "%s|%s|%s|%s", serve_endpoint_name(q->ep), q->from, q->to,
+             q->ep == EP_TIMESERIES ? serve_interval_name(q->interval) : "");
 }
 
 int serve_history_id(const char *path, int64_t *id, hdp_err *e)

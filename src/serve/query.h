@@ -1,7 +1,7 @@
 /* query.h — routing and query-string validation of the HTTP API (pure, no I/O).
  *
- * A request is reduced to a serve_query: which endpoint, which day, which interval. Its
- * normalised key ("revenue|2026-11-23|hour") names the cached answer. */
+ * A request is reduced to a serve_query: which endpoint, which days, which interval. Its
+ * normalised key ("revenue|2026-11-23|2026-11-23|hour") names the cached answer. */
 #ifndef HDP_SERVE_QUERY_H
 #define HDP_SERVE_QUERY_H
 
@@ -17,6 +17,9 @@ typedef enum serve_endpoint {
     EP_BY_CATEGORY,
     EP_TIMESERIES,
     EP_AVG_CHECK,
+    EP_STREAM,       /* /api/v1/stream: today's revenue as Server-Sent Events */
+    EP_RUNS,         /* /api/v1/pipeline/runs: GET the history, POST a run request */
+    EP_PIPELINE,     /* /api/v1/pipeline/status */
     EP_HISTORY,      /* /api/v1/users/{id}/history */
     EP_USER_HISTORY, /* /api/v1/user/{id}/history, the original platform's path and shape */
     EP_METRICS,
@@ -27,7 +30,11 @@ typedef enum serve_endpoint {
     EP_COUNT
 } serve_endpoint;
 
-typedef enum serve_interval { IV_HOUR, IV_MINUTE } serve_interval;
+typedef enum serve_interval { IV_HOUR, IV_MINUTE, IV_DAY } serve_interval;
+
+/* The widest range a request may ask for, in days (inclusive), and for minute points. */
+#define SERVE_MAX_DAYS        366
+#define SERVE_MAX_MINUTE_DAYS 7
 
 typedef struct serve_arg {
     const char *key;
@@ -36,8 +43,8 @@ typedef struct serve_arg {
 
 typedef struct serve_query {
     serve_endpoint ep;
-    int64_t day; /* days since 1970-01-01 */
-    char date[11];
+    int64_t from_day, to_day; /* days since 1970-01-01, inclusive, from_day <= to_day */
+    char from[11], to[11];    /* the same as YYYY-MM-DD */
     serve_interval interval;
 } serve_query;
 
@@ -46,7 +53,7 @@ typedef struct serve_query {
 serve_endpoint serve_route(const char *path);
 /* Stable label for logs and metrics ("revenue", "by_city", ...). */
 const char *serve_endpoint_name(serve_endpoint ep);
-/* True for the /api/ endpoints: they need the token and take date/interval. */
+/* True for the revenue endpoints: they take date|from/to (and interval) and are cached. */
 int serve_endpoint_is_api(serve_endpoint ep);
 /* True for the two customer history endpoints (token, an {id} in the path, no parameters). */
 int serve_endpoint_is_history(serve_endpoint ep);
@@ -55,11 +62,16 @@ int serve_endpoint_is_history(serve_endpoint ep);
  * integer in 1..INT64_MAX (no sign, no spaces). HDP_ERR with a message fit for a 400. */
 int serve_history_id(const char *path, int64_t *id, hdp_err *e);
 
-/* Validates args for an /api/ endpoint: `date` (YYYY-MM-DD, a real date; default today, a
- * day number), and for the timeseries `interval` (hour|minute, default hour). Unknown,
- * repeated or empty parameters are HDP_ERR with a message fit for a 400 answer. */
+/* Validates args for a revenue endpoint: either `date` (YYYY-MM-DD, a real date; default
+ * today, a day number) or `from` and `to` (inclusive, at most SERVE_MAX_DAYS; a missing one
+ * is the other), and for the timeseries `interval` (day|hour|minute, default hour; minute
+ * for at most SERVE_MAX_MINUTE_DAYS). Unknown, repeated or empty parameters are HDP_ERR with
+ * a message fit for a 400 answer. */
 int serve_query_parse(serve_endpoint ep, const serve_arg *args, size_t nargs, int64_t today,
                       serve_query *q, hdp_err *e);
+
+/* "day", "hour", "minute". */
+const char *serve_interval_name(serve_interval iv);
 
 /* Writes the cache key of q into out (64 bytes are enough). */
 void serve_query_key(const serve_query *q, char *out, size_t outlen);

@@ -20,24 +20,10 @@
 #include "serve/pages.h"
 #include "serve/query.h"
 #include "serve/render.h"
+#include "serve/server_int.h"
 #include "serve/sources.h"
 
 #define MAX_ARGS 16
-#define JSON     "application/json"
-
-struct hdp_server {
-    http_server *http;
-    pthread_mutex_t redis_mu; /* guards redis */
-    hdp_redis *redis;
-    serve_dwh *dwh;      /* the Data Vault, for the history endpoints; has its own lock */
-    batch_source *batch; /* ClickHouse's batch views (NULL: none configured) */
-    serve_cache *cache;
-    serve_metrics metrics;
-    char *token;
-    size_t token_len;
-    char *openapi; /* /openapi.json as served (security declared only with a token) */
-    _Atomic int64_t last_fail_log_us;
-};
 
 /* ---------------------------------------------------------------- answers from Redis */
 
@@ -48,7 +34,7 @@ typedef struct fill_ctx {
 
 /* Logs a failed read at most once a second: a dead Redis or dwh must not flood the log.
  * what names the request ("2026-11-23", "customer 42"). */
-static void log_read_failure(hdp_server *s, serve_endpoint ep, const char *what, const char *msg)
+void serve_log_failure(hdp_server *s, serve_endpoint ep, const char *what, const char *msg)
 {
     int64_t now = mono_us();
     int64_t last = atomic_load(&s->last_fail_log_us);
@@ -58,8 +44,130 @@ static void log_read_failure(hdp_server *s, serve_endpoint ep, const char *what,
         log_warn("%s %s: %s", serve_endpoint_name(ep), what, msg);
 }
 
-/* The cache's fill: reads W once, then batch(<= W) and speed(> W) of the query's day, and
- * renders the answer; Redis unreachable is a 503, anything else a 500. */
+/* Runs op on the shared Redis connection. A connection opened before this request may have
+ * died since (Redis restarted): reads are idempotent, so one more try on a fresh connection
+ * answers instead of a 503. */
+int serve_with_redis(hdp_server *s, redis_op op, void *ctx, hdp_err *e)
+{
+    pthread_mutex_lock(&s->redis_mu);
+    int rc = HDP_RETRY;
+    for (int attempt = 0; attempt < 2 && rc == HDP_RETRY; attempt++) {
+        int was_connected = redis_connected(s->redis);
+        rc = op(s->redis, ctx, e);
+        if (!was_connected)
+            break;
+    }
+    pthread_mutex_unlock(&s->redis_mu);
+    return rc;
+}
+
+typedef struct watermark_read {
+    int has;
+    long long w;
+} watermark_read;
+
+static int op_watermark(hdp_redis *r, void *ctx, hdp_err *e)
+{
+    watermark_read *wr = ctx;
+    return source_watermark(r, &wr->has, &wr->w, e);
+}
+
+typedef struct speed_day_read {
+    const char *date;
+    int has_w;
+    long long w;
+    day_agg *out;
+} speed_day_read;
+
+static int op_speed_day(hdp_redis *r, void *ctx, hdp_err *e)
+{
+    speed_day_read *d = ctx;
+    agg_free(d->out); /* a retried read starts over */
+    agg_init(d->out);
+    return speed_read_day(r, d->date, d->has_w, d->w, d->out, e);
+}
+
+typedef struct holds_read {
+    const serve_query *q;
+    long segment_seconds;
+    int holds;
+} holds_read;
+
+static int op_holds(hdp_redis *r, void *ctx, hdp_err *e)
+{
+    holds_read *h = ctx;
+    return speed_holds_days(r, h->q->from_day, h->q->to_day, h->segment_seconds, &h->holds, e);
+}
+
+/* An answer being assembled: the parts summed over the days, and one day's scratch. */
+typedef struct range_answer {
+    watermark_read wm;
+    int batch_down; /* a batch read failed with HDP_RETRY */
+    day_agg speed, batch, total;
+    day_agg day_speed, day_batch, day_total;
+    hdp_buf points;
+} range_answer;
+
+static void range_init(range_answer *ra)
+{
+    memset(ra, 0, sizeof(*ra));
+    day_agg *all[] = {&ra->speed,     &ra->batch,     &ra->total,
+                      &ra->day_speed, &ra->day_batch, &ra->day_total};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        agg_init(all[i]);
+}
+
+static void range_free(range_answer *ra)
+{
+    day_agg *all[] = {&ra->speed,     &ra->batch,     &ra->total,
+                      &ra->day_speed, &ra->day_batch, &ra->day_total};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        agg_free(all[i]);
+    buf_free(&ra->points);
+}
+
+/* Sums q's days into ra: batch(<= W) + speed(> W) with W as read once, or, speed_only, the
+ * speed layer's every segment. Each day's total also becomes its timeseries points. */
+static int read_range(hdp_server *s, const serve_query *q, int speed_only, range_answer *ra,
+                      hdp_err *e)
+{
+    int rc = speed_only ? HDP_OK : serve_with_redis(s, op_watermark, &ra->wm, e);
+    int use_batch = !speed_only && ra->wm.has;
+    for (int64_t d = q->from_day; d <= q->to_day && rc == HDP_OK; d++) {
+        char date[11];
+        date_format(d, date);
+        speed_day_read sr = {date, use_batch, ra->wm.w, &ra->day_speed};
+        rc = serve_with_redis(s, op_speed_day, &sr, e);
+        agg_free(&ra->day_batch);
+        agg_init(&ra->day_batch);
+        if (rc == HDP_OK && use_batch) {
+            rc = batch_read_day(s->batch, date, ra->wm.w, &ra->day_batch, e);
+            ra->batch_down = rc == HDP_RETRY;
+        }
+        if (rc == HDP_OK && q->ep == EP_TIMESERIES) {
+            agg_free(&ra->day_total);
+            agg_init(&ra->day_total);
+            rc = agg_merge(&ra->day_total, &ra->day_batch, e);
+            if (rc == HDP_OK)
+                rc = agg_merge(&ra->day_total, &ra->day_speed, e);
+            if (rc == HDP_OK)
+                render_points(&ra->points, q->interval, d, &ra->day_total);
+        }
+        if (rc == HDP_OK)
+            rc = agg_merge(&ra->speed, &ra->day_speed, e);
+        if (rc == HDP_OK)
+            rc = agg_merge(&ra->batch, &ra->day_batch, e);
+    }
+    if (rc == HDP_OK)
+        rc = agg_merge(&ra->total, &ra->batch, e);
+    if (rc == HDP_OK)
+        rc = agg_merge(&ra->total, &ra->speed, e);
+    return rc;
+}
+
+/* The cache's fill: batch(<= W) + speed(> W) of the query's days, rendered. With the batch
+ * layer away, the speed layer alone answers (degraded) when it still holds every segment of
+ * those days; else 503, as when Redis is away. Anything else is a 500. */
 static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
 {
     (void)key;
@@ -67,43 +175,45 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
     hdp_server *s = fc->s;
     const serve_query *q = fc->q;
     hdp_err e;
-    day_agg speed, batch, total;
-    agg_init(&speed);
-    agg_init(&batch);
-    agg_init(&total);
-    int has_w = 0;
-    long long w = 0;
-
-    pthread_mutex_lock(&s->redis_mu);
-    /* A connection opened before this request may have died since (Redis restarted): the
-     * read is idempotent, so one more try on a fresh connection answers instead of a 503. */
-    int rc = HDP_RETRY;
-    for (int attempt = 0; attempt < 2 && rc == HDP_RETRY; attempt++) {
-        int was_connected = redis_connected(s->redis);
-        agg_free(&speed);
-        agg_init(&speed);
-        rc = source_watermark(s->redis, &has_w, &w, &e);
-        if (rc == HDP_OK)
-            rc = speed_read_day(s->redis, q->date, has_w, w, &speed, &e);
-        if (!was_connected)
-            break;
+    range_answer *ra = xmalloc(sizeof(*ra)); /* six day_aggs: too big for a worker's stack */
+    range_init(ra);
+    int degraded = 0;
+    int rc = read_range(s, q, 0, ra, &e);
+    if (rc == HDP_RETRY && ra->batch_down) {
+        serve_log_failure(s, q->ep, q->from, e.msg);
+        holds_read h = {q, s->segment_seconds, 0};
+        rc = serve_with_redis(s, op_holds, &h, &e);
+        if (rc == HDP_OK && h.holds) {
+            range_free(ra);
+            range_init(ra);
+            degraded = 1;
+            rc = read_range(s, q, 1, ra, &e);
+        } else if (rc == HDP_OK) {
+            *status = 503;
+            buf_reset(body);
+            render_error(body, "unavailable",
+                         "the batch layer (ClickHouse) is unreachable and the speed layer no "
+                         "longer holds every segment of these days");
+            range_free(ra);
+            free(ra);
+            return;
+        }
     }
-    pthread_mutex_unlock(&s->redis_mu);
-    if (rc == HDP_OK)
-        rc = has_w ? batch_read_day(s->batch, q->date, w, &batch, &e) : HDP_OK;
-    if (rc == HDP_OK)
-        rc = agg_merge(&total, &batch, &e);
-    if (rc == HDP_OK)
-        rc = agg_merge(&total, &speed, &e);
     if (rc == HDP_OK) {
-        serve_answer a = {has_w, w, &batch, &speed, &total};
+        serve_answer a = {.has_watermark = ra->wm.has,
+                          .watermark = ra->wm.w,
+                          .degraded = degraded,
+                          .batch = &ra->batch,
+                          .speed = &ra->speed,
+                          .total = &ra->total,
+                          .points = &ra->points};
         rc = render_answer(body, q, &a, &e);
     }
     if (rc == HDP_OK) {
         *status = 200;
     } else {
         atomic_fetch_add(&s->metrics.redis_errors, 1);
-        log_read_failure(s, q->ep, q->date, e.msg);
+        serve_log_failure(s, q->ep, q->from, e.msg);
         buf_reset(body);
         if (rc == HDP_RETRY || !redis_connected(s->redis)) { /* away, or refusing us */
             *status = 503;
@@ -113,71 +223,24 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
             render_error(body, "internal", e.msg);
         }
     }
-    agg_free(&speed);
-    agg_free(&batch);
-    agg_free(&total);
+    range_free(ra);
+    free(ra);
 }
 
 /* ---------------------------------------------------------------- responses */
 
-static void send_error(hdp_server *s, http_response *res, serve_endpoint ep, int status,
-                       const char *code, const char *msg)
+void serve_send_error(hdp_server *s, http_response *res, serve_endpoint ep, int status,
+                      const char *code, const char *msg)
 {
     metrics_request(&s->metrics, ep, status);
     http_respond_error(res, status, code, msg);
     if (status == 405)
-        http_response_header(res, "Allow", "GET, HEAD");
+        http_response_header(res, "Allow", ep == EP_RUNS ? "GET, HEAD, POST" : "GET, HEAD");
     if (status == 401)
         http_response_header(res, "WWW-Authenticate", "Bearer");
 }
 
 /* ---------------------------------------------------------------- endpoints */
-
-static void do_health(hdp_server *s, http_response *res)
-{
-    hdp_err e;
-    redisReply *rep = NULL;
-    pthread_mutex_lock(&s->redis_mu);
-    int rc = redis_command(s->redis, &rep, &e, "PING");
-    pthread_mutex_unlock(&s->redis_mu);
-    freeReplyObject(rep);
-    if (rc != HDP_OK) {
-        atomic_fetch_add(&s->metrics.redis_errors, 1);
-        http_respond_status(res, 503, JSON);
-        hdp_buf *b = http_response_body(res);
-        buf_puts(b, "{\"status\":\"unavailable\",\"redis\":\"down\",\"error\":{\"code\":"
-                    "\"unavailable\",\"message\":");
-        buf_put_json_str(b, e.msg, strlen(e.msg));
-        buf_puts(b, "}}");
-        metrics_request(&s->metrics, EP_HEALTH, 503);
-        return;
-    }
-    static const char ok[] = "{\"status\":\"ok\",\"redis\":\"ok\"}";
-    metrics_request(&s->metrics, EP_HEALTH, 200);
-    http_respond_static(res, 200, JSON, ok, sizeof(ok) - 1);
-}
-
-static void do_metrics(hdp_server *s, const http_request *req, http_response *res)
-{
-    hdp_err e;
-    redisReply *rep = NULL;
-    long long quarantined = -1;
-    pthread_mutex_lock(&s->redis_mu);
-    int rc = redis_command(s->redis, &rep, &e, "GET %s", SPEED_QUARN_KEY);
-    pthread_mutex_unlock(&s->redis_mu);
-    if (rc == HDP_OK && (rep->type == REDIS_REPLY_NIL || redis_reply_i64(rep, &quarantined) != 0))
-        quarantined = 0;
-    freeReplyObject(rep);
-    if (rc != HDP_OK)
-        atomic_fetch_add(&s->metrics.redis_errors, 1);
-    metrics_request(&s->metrics, EP_METRICS, 200);
-    http_server_stats st;
-    http_server_stats_get(req->server, &st);
-    http_respond_status(res, 200, "text/plain; version=0.0.4");
-    hdp_buf *b = http_response_body(res);
-    metrics_render(&s->metrics, b, quarantined, rc == HDP_OK);
-    metrics_render_http(&st, b);
-}
 
 static void do_static(hdp_server *s, http_response *res, serve_endpoint ep)
 {
@@ -190,9 +253,10 @@ static void do_static(hdp_server *s, http_response *res, serve_endpoint ep)
 }
 
 /* Constant-time comparison of the Authorization header with "Bearer <token>". */
-static int token_ok(const hdp_server *s, const char *auth)
+int serve_token_ok(const hdp_server *s, const http_request *req)
 {
-    if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
+    const char *auth = http_request_header(req, "Authorization");
+    if (s->token == NULL || auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
         return 0;
     const char *t = auth + 7;
     size_t n = strlen(t);
@@ -205,12 +269,13 @@ static int token_ok(const hdp_server *s, const char *auth)
 /* True when the request may use /api/: no token configured, or the right bearer token. */
 static int authorized(const hdp_server *s, const http_request *req)
 {
-    return s->token == NULL || token_ok(s, http_request_header(req, "Authorization"));
+    return s->token == NULL || serve_token_ok(s, req);
 }
 
 static void send_unauthorized(hdp_server *s, http_response *res, serve_endpoint ep)
 {
-    send_error(s, res, ep, 401, "unauthorized", "missing or wrong 'Authorization: Bearer <token>'");
+    serve_send_error(s, res, ep, 401, "unauthorized",
+                     "missing or wrong 'Authorization: Bearer <token>'");
 }
 
 static void do_api(hdp_server *s, const http_request *req, http_response *res, serve_endpoint ep)
@@ -220,11 +285,11 @@ static void do_api(hdp_server *s, const http_request *req, http_response *res, s
         return;
     }
     if (req->query_error != NULL) {
-        send_error(s, res, ep, 400, "bad_request", req->query_error);
+        serve_send_error(s, res, ep, 400, "bad_request", req->query_error);
         return;
     }
     if (req->nparams > MAX_ARGS) {
-        send_error(s, res, ep, 400, "bad_request", "too many query parameters");
+        serve_send_error(s, res, ep, 400, "bad_request", "too many query parameters");
         return;
     }
     serve_arg args[MAX_ARGS];
@@ -236,7 +301,7 @@ static void do_api(hdp_server *s, const http_request *req, http_response *res, s
     hdp_err e;
     int64_t today = floor_div(now_unix_us(), USEC_PER_DAY);
     if (serve_query_parse(ep, args, req->nparams, today, &q, &e) != HDP_OK) {
-        send_error(s, res, ep, 400, "bad_request", e.msg);
+        serve_send_error(s, res, ep, 400, "bad_request", e.msg);
         return;
     }
     char key[64];
@@ -251,6 +316,19 @@ static void do_api(hdp_server *s, const http_request *req, http_response *res, s
     metrics_request(&s->metrics, ep, status);
     http_respond(res, status, JSON, body, len);
     free(body);
+}
+
+void serve_today_revenue(hdp_server *s, char **body, size_t *len, int *status)
+{
+    serve_query q;
+    hdp_err e;
+    int64_t today = floor_div(now_unix_us(), USEC_PER_DAY);
+    (void)serve_query_parse(EP_REVENUE, NULL, 0, today, &q, &e); /* no arguments: cannot fail */
+    char key[64];
+    serve_query_key(&q, key, sizeof(key));
+    fill_ctx fc = {s, &q};
+    int hit;
+    cache_get(s->cache, key, fill_answer, &fc, body, len, status, &hit);
 }
 
 /* ---------------------------------------------------------------- answers from dwh */
@@ -281,14 +359,14 @@ static void do_history(hdp_server *s, const http_request *req, http_response *re
         return;
     }
     if (req->query_error != NULL || req->nparams > 0) {
-        send_error(s, res, ep, 400, "bad_request", "this endpoint takes no query parameters");
+        serve_send_error(s, res, ep, 400, "bad_request", "this endpoint takes no query parameters");
         return;
     }
     hdp_err e;
     history_req h = {.shape = ep == EP_USER_HISTORY ? HISTORY_ORIGINAL : HISTORY_USERS,
                      .body = http_response_body(res)};
     if (serve_history_id(req->path, &h.id, &e) != HDP_OK) {
-        send_error(s, res, ep, 400, "bad_request", e.msg);
+        serve_send_error(s, res, ep, 400, "bad_request", e.msg);
         return;
     }
     int rc = dwh_run(s->dwh, run_history, &h, &e);
@@ -300,39 +378,43 @@ static void do_history(hdp_server *s, const http_request *req, http_response *re
     char msg[96];
     if (rc == HDP_OK) {
         snprintf(msg, sizeof(msg), "no customer %lld in the data vault", (long long)h.id);
-        send_error(s, res, ep, 404, "not_found", msg);
+        serve_send_error(s, res, ep, 404, "not_found", msg);
         return;
     }
     atomic_fetch_add(&s->metrics.dwh_errors, 1);
     snprintf(msg, sizeof(msg), "customer %lld", (long long)h.id);
-    log_read_failure(s, ep, msg, e.msg);
+    serve_log_failure(s, ep, msg, e.msg);
     if (rc == HDP_RETRY)
-        send_error(s, res, ep, 503, "unavailable", "the data vault (dwh) is unreachable");
+        serve_send_error(s, res, ep, 503, "unavailable", "the data vault (dwh) is unreachable");
     else
-        send_error(s, res, ep, 500, "internal", "the data vault query failed");
+        serve_send_error(s, res, ep, 500, "internal", "the data vault query failed");
 }
 
 /* The HTTP server's handler: runs on a worker thread, once per request. Routes on the path
- * as sent (undecoded); any method but GET and HEAD is a 405 on a known path (a request body,
- * if any, is ignored). */
+ * as sent (undecoded); GET and HEAD everywhere, POST on the pipeline's runs; any other method
+ * is a 405 on a known path. */
 static void on_request(void *ctx, const http_request *req, http_response *res)
 {
     hdp_server *s = ctx;
     serve_endpoint ep = serve_route(req->path);
     if (ep == EP_UNKNOWN) {
-        send_error(s, res, ep, 404, "not_found", "no such path");
+        serve_send_error(s, res, ep, 404, "not_found", "no such path");
         return;
     }
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        send_error(s, res, ep, 405, "method_not_allowed", "only GET and HEAD are supported");
+    int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    int post = strcmp(req->method, "POST") == 0 && ep == EP_RUNS;
+    if (!get && !post) {
+        serve_send_error(s, res, ep, 405, "method_not_allowed",
+                         ep == EP_RUNS ? "only GET, HEAD and POST are supported"
+                                       : "only GET and HEAD are supported");
         return;
     }
     switch (ep) {
     case EP_HEALTH:
-        do_health(s, res);
+        serve_do_health(s, res);
         break;
     case EP_METRICS:
-        do_metrics(s, req, res);
+        serve_do_metrics(s, req, res);
         break;
     case EP_OPENAPI:
     case EP_DOCS:
@@ -342,6 +424,21 @@ static void on_request(void *ctx, const http_request *req, http_response *res)
     case EP_HISTORY:
     case EP_USER_HISTORY:
         do_history(s, req, res, ep);
+        break;
+    case EP_RUNS:
+        if (post || authorized(s, req))
+            serve_do_runs(s, req, res); /* a POST checks the token itself: 401 vs 403 */
+        else
+            send_unauthorized(s, res, ep);
+        break;
+    case EP_PIPELINE:
+    case EP_STREAM:
+        if (!authorized(s, req))
+            send_unauthorized(s, res, ep);
+        else if (ep == EP_PIPELINE)
+            serve_do_pipeline(s, req, res);
+        else
+            serve_do_stream(s, res);
         break;
     default:
         do_api(s, req, res, ep);
@@ -359,14 +456,30 @@ int server_start(hdp_server **out, const serve_opts *o, hdp_err *e)
     s->redis = redis_new(&o->redis, 1000);
     redis_set_retry_interval(s->redis, 100);
     s->dwh = dwh_new(o->dwh_dsn, 100);
+    s->shop = dwh_new(o->source_dsn ? o->source_dsn : "", 1000);
     s->batch = batch_source_new(o->clickhouse_url, e);
     s->cache = cache_new(o->cache_ms, 4096);
+    s->segment_seconds = o->segment_seconds;
+    s->cache_ms = o->cache_ms;
     metrics_init(&s->metrics);
     if (o->token != NULL && o->token[0] != '\0') {
         s->token = xstrdup(o->token);
         s->token_len = strlen(s->token);
     }
     s->openapi = serve_openapi_render(s->token != NULL);
+    /* Redis refusing us (wrong password, no such database) will not mend by itself: say so
+     * now, once. Redis away is another matter: answers are 503 until it is back. */
+    redisReply *pong = NULL;
+    int probe = redis_command(s->redis, &pong, e, "PING");
+    freeReplyObject(pong);
+    if (probe == HDP_ERR) {
+        hdp_err_prefix(e, "redis: ");
+        server_stop(s);
+        return HDP_ERR;
+    }
+    if (probe == HDP_RETRY)
+        log_warn("redis %s:%d is not reachable yet (%s): answers are 503 until it is",
+                 o->redis.host, o->redis.port, e->msg);
     http_server_opts ho = {
         .host = o->host,
         .port = o->port,
@@ -378,7 +491,7 @@ int server_start(hdp_server **out, const serve_opts *o, hdp_err *e)
         .handler = on_request,
         .ctx = s,
     };
-    if (http_server_start(&s->http, &ho, e) != HDP_OK) {
+    if (http_server_start(&s->http, &ho, e) != HDP_OK || serve_stream_start(s, e) != HDP_OK) {
         server_stop(s);
         return HDP_ERR;
     }
@@ -395,10 +508,12 @@ void server_stop(hdp_server *s)
 {
     if (s == NULL)
         return;
+    serve_stream_stop(s);      /* before the HTTP server: it broadcasts through it */
     http_server_stop(s->http); /* joins the workers: no handler runs after this */
     cache_free(s->cache);
     redis_free(s->redis);
     dwh_free(s->dwh);
+    dwh_free(s->shop);
     batch_source_free(s->batch);
     free(s->token);
     free(s->openapi);

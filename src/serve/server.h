@@ -17,12 +17,14 @@ typedef struct serve_opts {
     long cache_ms;     /* answer cache window; 0 disables it */
     const char *token; /* bearer token for /api/, empty or NULL: open */
     hdp_redis_addr redis;
-    const char *dwh_dsn;        /* libpq connection string of dwh (history endpoints) */
+    const char *dwh_dsn;        /* libpq connection string of dwh (history, pipeline) */
+    const char *source_dsn;     /* the shop database: its replication slots' lag */
     const char *clickhouse_url; /* the batch views; empty or NULL: none */
     int max_conns;              /* connection cap */
     int max_per_addr;           /* open connections per client address */
     int header_timeout_ms;      /* to receive a request, from its first byte */
     int idle_timeout_ms;        /* keep-alive idle */
+    long segment_seconds;       /* HDP_SEGMENT_SECONDS: which segments a day spans */
 } serve_opts;
 
 typedef struct hdp_server hdp_server;

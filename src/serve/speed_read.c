@@ -5,6 +5,7 @@
 
 #include "core/buf.h"
 #include "core/speed_model.h"
+#include "core/timeutil.h"
 
 int source_watermark(hdp_redis *r, int *has, long long *w, hdp_err *e)
 {
@@ -88,5 +89,47 @@ int speed_read_day(hdp_redis *r, const char *date, int has_w, long long w, day_a
         freeReplyObject(rep);
     }
     freeReplyObject(segs);
+    return rc;
+}
+
+int speed_holds_days(hdp_redis *r, int64_t from_day, int64_t to_day, long segment_seconds,
+                     int *holds, hdp_err *e)
+{
+    *holds = 0;
+    redisReply *rep = NULL;
+    int rc = redis_command(r, &rep, e, "GET %s", SPEED_FLOOR_KEY);
+    if (rc != HDP_OK)
+        return rc;
+    long long floor_seg = 0;
+    if (rep->type != REDIS_REPLY_NIL && redis_reply_i64(rep, &floor_seg) != 0)
+        rc = hdp_fail(e, "%s holds no segment number", SPEED_FLOOR_KEY);
+    freeReplyObject(rep);
+    if (rc != HDP_OK)
+        return rc;
+    /* A day's events commit at or after the day begins, so in segments from its first on. */
+    if (segment_seconds <= 0 || floor_seg > from_day * 86400 / segment_seconds)
+        return HDP_OK;
+    size_t n = (size_t)(to_day - from_day + 1);
+    for (int64_t d = from_day; d <= to_day && rc == HDP_OK; d++) {
+        char date[11];
+        date_format(d, date);
+        rc = redis_append(r, e, "EXISTS " SPEED_PREFIX "sp:dropped:%s", date);
+    }
+    int dropped = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!redis_connected(r))
+            break;
+        if (rc != HDP_OK) {
+            redis_discard(r);
+            break;
+        }
+        rc = redis_get_reply(r, &rep, e);
+        if (rc == HDP_OK && rep->type == REDIS_REPLY_INTEGER && rep->integer != 0)
+            dropped = 1;
+        freeReplyObject(rep);
+        rep = NULL;
+    }
+    if (rc == HDP_OK)
+        *holds = !dropped;
     return rc;
 }

@@ -17,7 +17,7 @@ import time
 import pytest
 import redis as redislib
 
-from stack import HDP, Stack, assert_exact, cents
+from stack import HDP, TRUTH_BY_DAY, Stack, assert_exact, cents
 
 SEG = 2
 
@@ -255,3 +255,53 @@ def test_marts_twice_and_rebuild_leave_identical_contents(lam):
     assert "1 stray partition(s) dropped" in out, out
     assert ch_contents(lam) == first
     assert_exact(lam)
+
+
+def test_clickhouse_killed_degraded_then_recovers(lam):
+    """ClickHouse away: a day the speed layer still holds whole (today, yesterday) is answered
+    from it alone, exactly, marked degraded; a day whose buckets <= W were dropped is a 503;
+    /health says degraded; orders placed meanwhile are counted; when ClickHouse returns, every
+    answer is the merge again and exact."""
+    quiesce(lam)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    old = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 3 * 86400))
+    r = redislib.Redis(port=lam.redis_port)
+    assert r.exists(f"hdp:sp:dropped:{old}")  # test_old_speed_buckets_dropped_... did that
+    before = {d: lam.get(f"/api/v1/revenue?date={d}")[1] for d in (today, yesterday)}
+    lam.ch.kill9()
+    try:
+        # The batch part of (day, W) is final, so what serve has cached answers on as before.
+        for d in (today, yesterday):
+            st, body = lam.get(f"/api/v1/revenue?date={d}")
+            assert st == 200 and (body["revenue"], body["orders"]) == (before[d]["revenue"],
+                                                                       before[d]["orders"])
+        # A serve with nothing cached must read the batch views: it cannot, so it degrades.
+        lam.kill9("serve")
+        lam.start("serve", "serve")
+        for d in (today, yesterday):
+            st, body = lam.get(f"/api/v1/revenue?date={d}")
+            assert st == 200, body
+            assert body["degraded"] == "batch unavailable" and body["watermark"] is None
+            assert (body["revenue"], body["orders"]) == (before[d]["revenue"],
+                                                          before[d]["orders"])
+        st, body = lam.get(f"/api/v1/revenue?date={old}")
+        assert st == 503 and "ClickHouse" in body["error"]["message"], body
+        st, health = lam.get("/health")
+        assert st == 200 and health["status"] == "degraded" and health["clickhouse"] == "down"
+        # the batch layer fails while ClickHouse is away; the speed layer keeps counting
+        assert lam.hdp("run", "batch", check=False).returncode != 0
+        lam.hdp("generate", "--rate", "100", "--duration", "3", "--seed", "77")
+        lam.wait_caught_up()
+        truth = {d: (rev, o) for d, rev, o, _ in lam.sql(TRUTH_BY_DAY)}
+        st, body = lam.get(f"/api/v1/revenue?date={today}")
+        assert st == 200 and body["degraded"] == "batch unavailable"
+        assert (cents(body["revenue"]), body["orders"]) == truth[today]
+    finally:
+        lam.ch.start()
+    quiesce(lam)
+    st, body = lam.get(f"/api/v1/revenue?date={today}")
+    assert "degraded" not in body and body["watermark"] == watermark(lam)
+    assert lam.get("/health")[1]["status"] == "ok"
+    assert_exact(lam)
+

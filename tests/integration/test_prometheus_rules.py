@@ -54,8 +54,6 @@ def test_rules_use_only_hdp_metrics():
     assert used - METRICS == set(), f"rules use unknown metrics {used - METRICS}"
 
 
-@pytest.mark.xfail(strict=True, reason="hdp serve's /metrics gets the batch and task metrics "
-                   "with issue 8 part 3 (the lead): remove this mark when it lands")
 def test_metrics_the_rules_use_are_exposed(tmp_path):
     s = Stack(tmp_path, clickhouse=True)
     try:

@@ -23,20 +23,28 @@ SEED = {
               "h:10": 10000, "hn:10": 2, "m:10:05": 6000, "mn:10:05": 1,
               "m:10:30": 4000, "mn:10:30": 1,
               "c:Oslo": 6000, "cn:Oslo": 1, "c:Bergen": 4000, "cn:Bergen": 1,
-              "k:Books": 6000, "kn:Books": 1, "k:Toys": 4000, "kn:Toys": 1},
-          D2: {"paid": 50, "orders": 1, "h:23": 50, "hn:23": 1, "c:Oslo": 50, "cn:Oslo": 1}},
+              "cp:Oslo": 6000, "cp:Bergen": 4000, "k:Books": 6000, "kn:Books": 1, "k:Toys": 4000, "kn:Toys": 1},
+          D2: {"paid": 50, "orders": 1, "h:23": 50, "hn:23": 1, "c:Oslo": 50, "cn:Oslo": 1,
+               "cp:Oslo": 50}},
     101: {D: {"paid": 2500, "refunded": 1000, "orders": 1, "refunds": 1,
               "h:11": 1500, "hn:11": 1, "m:11:15": 2500, "mn:11:15": 1, "m:11:20": -1000,
-              "c:Oslo": 2500, "cn:Oslo": 1, "c:Bergen": -1000,
+              "c:Oslo": 2500, "cn:Oslo": 1, "cp:Oslo": 2500, "c:Bergen": -1000,
               "k:Books": 2500, "kn:Books": 1, "k:Toys": -1000}},
     102: {D: {"paid": 333, "orders": 1, "h:10": 333, "hn:10": 1, "m:10:05": 333, "mn:10:05": 1,
-              "c:Oslo": 333, "cn:Oslo": 1, "k:Garden": 333, "kn:Garden": 1}},
+              "c:Oslo": 333, "cn:Oslo": 1, "cp:Oslo": 333, "k:Garden": 333, "kn:Garden": 1}},
     90: {D2: {"paid": 100, "orders": 1, "h:22": 100, "hn:22": 1, "c:Tromsø": 100,
-              "cn:Tromsø": 1}},
+              "cn:Tromsø": 1, "cp:Tromsø": 100}},
 }
 
 
+def day(d):
+    """The head every answer for one day carries."""
+    return {"from": d, "to": d, "date": d}
+
+
 def seed(r):
+    # the state `hdp init` writes: without it, /health says the speed layer lost its data
+    r.hset("hdp:speed:state", mapping={"lsn": 0, "segment": -1, "closed": -2})
     for seg, days in SEED.items():
         for day, fields in days.items():
             r.hset(f"hdp:sp:{seg}:{day}", mapping=fields)
@@ -89,7 +97,7 @@ def test_health(stack):
     _, url, _, _ = stack
     res = get(url, "/health")
     assert res.status_code == 200
-    assert res.json() == {"status": "ok", "redis": "ok"}
+    assert res.json() == {"status": "ok", "redis": "ok", "clickhouse": "off", "speed": "ok"}
 
 
 def test_revenue_sums_segments(stack):
@@ -98,7 +106,7 @@ def test_revenue_sums_segments(stack):
     assert res.status_code == 200
     assert res.headers["Content-Type"].startswith("application/json")
     assert res.json() == {
-        "date": D, "revenue": "118.33", "paid": "128.33", "refunded": "10.00",
+        **day(D), "revenue": "118.33", "paid": "128.33", "refunded": "10.00",
         "orders": 4, "refunds": 1, "total_revenue": 118.33,
         "speed": {"revenue": "118.33", "orders": 4, "refunds": 1, "segments": 3},
         "batch": {"revenue": "0.00", "orders": 0, "refunds": 0}, "watermark": None}
@@ -121,8 +129,9 @@ def test_revenue_default_date_is_today(stack):
 def test_by_city(stack):
     _, url, _, _ = stack
     assert get(url, f"/api/v1/revenue/by-city?date={D}").json() == {
-        "date": D, "cities": [{"city": "Oslo", "revenue": "88.33", "orders": 3},
-                              {"city": "Bergen", "revenue": "30.00", "orders": 1}]}
+        **day(D), "cities": [{"city": "Oslo", "revenue": "88.33", "orders": 3},
+                             {"city": "Bergen", "revenue": "30.00", "orders": 1}],
+        "watermark": None}
     assert get(url, f"/api/v1/revenue/by-city?date={D2}").json()["cities"] == [
         {"city": "Tromsø", "revenue": "1.00", "orders": 1},
         {"city": "Oslo", "revenue": "0.50", "orders": 1}]
@@ -131,41 +140,73 @@ def test_by_city(stack):
 def test_by_category(stack):
     _, url, _, _ = stack
     assert get(url, f"/api/v1/revenue/by-category?date={D}").json() == {
-        "date": D, "categories": [
+        **day(D), "categories": [
             {"category": "Books", "revenue": "85.00", "orders": 2},
             {"category": "Toys", "revenue": "30.00", "orders": 1},
-            {"category": "Garden", "revenue": "3.33", "orders": 1}]}
+            {"category": "Garden", "revenue": "3.33", "orders": 1}], "watermark": None}
 
 
 def test_timeseries(stack):
     _, url, _, _ = stack
-    hour = {"date": D, "interval": "hour", "points": [
+    hour = {**day(D), "interval": "hour", "points": [
         {"ts": f"{D}T10:00:00Z", "revenue": "103.33", "orders": 3},
-        {"ts": f"{D}T11:00:00Z", "revenue": "15.00", "orders": 1}]}
+        {"ts": f"{D}T11:00:00Z", "revenue": "15.00", "orders": 1}], "watermark": None}
     assert get(url, f"/api/v1/revenue/timeseries?date={D}").json() == hour
     assert get(url, f"/api/v1/revenue/timeseries?date={D}&interval=hour").json() == hour
     assert get(url, f"/api/v1/revenue/timeseries?date={D}&interval=minute").json() == {
-        "date": D, "interval": "minute", "points": [
+        **day(D), "interval": "minute", "points": [
             {"ts": f"{D}T10:05:00Z", "revenue": "63.33", "orders": 2},
             {"ts": f"{D}T10:30:00Z", "revenue": "40.00", "orders": 1},
             {"ts": f"{D}T11:15:00Z", "revenue": "25.00", "orders": 1},
-            {"ts": f"{D}T11:20:00Z", "revenue": "-10.00", "orders": 0}]}
+            {"ts": f"{D}T11:20:00Z", "revenue": "-10.00", "orders": 0}], "watermark": None}
+
+
+def test_timeseries_ranges(stack):
+    _, url, _, _ = stack
+    # D2 (22nd) holds 0.50 (segment 100) + 1.00 (segment 90); D (23rd) 118.33; the 24th none
+    rng = f"from={D2}&to=2026-11-24"
+    assert get(url, f"/api/v1/revenue/timeseries?{rng}&interval=day").json() == {
+        "from": D2, "to": "2026-11-24", "interval": "day", "points": [
+            {"ts": f"{D2}T00:00:00Z", "revenue": "1.50", "orders": 2},
+            {"ts": f"{D}T00:00:00Z", "revenue": "118.33", "orders": 4},
+            {"ts": "2026-11-24T00:00:00Z", "revenue": "0.00", "orders": 0}],
+        "watermark": None}
+    hours = get(url, f"/api/v1/revenue/timeseries?{rng}&interval=hour").json()["points"]
+    assert [p["ts"] for p in hours] == [f"{D2}T22:00:00Z", f"{D2}T23:00:00Z",
+                                        f"{D}T10:00:00Z", f"{D}T11:00:00Z"]
+    total = get(url, f"/api/v1/revenue?{rng}").json()
+    assert (total["from"], total["to"], "date" in total) == (D2, "2026-11-24", False)
+    assert (total["revenue"], total["orders"], total["speed"]["segments"]) == ("119.83", 6, 5)
+    cities = get(url, f"/api/v1/revenue/by-city?from={D2}&to={D}").json()["cities"]
+    assert cities[0] == {"city": "Oslo", "revenue": "88.83", "orders": 4}
+    for bad in (f"from={D}&to={D2}", "from=2025-01-01&to=2026-01-02",
+                f"date={D}&from={D}", f"from={D2}&to=2026-12-30&interval=minute"):
+        res = get(url, f"/api/v1/revenue/timeseries?{bad}")
+        assert res.status_code == 400, bad
 
 
 def test_average_check(stack):
     _, url, _, _ = stack
-    # Oslo: 8833 cents / 3 orders = 2944.33 -> 29.44; Bergen: 3000 / 1 -> 30.00
-    assert get(url, f"/api/v1/cities/average-check?date={D}").json() == {
-        "date": D, "cities": [
-            {"city": "Bergen", "average_check": "30.00", "orders": 1, "revenue": "30.00"},
-            {"city": "Oslo", "average_check": "29.44", "orders": 3, "revenue": "88.33"}]}
+    # The average total of the orders paid that day: Oslo 8833 cents / 3 orders = 2944.33 ->
+    # 29.44; Bergen 4000 / 1 -> 40.00 (its refund that day does not change what was paid)
+    want = {**day(D), "cities": [
+        {"city": "Bergen", "average_check": "40.00", "orders": 1, "paid": "40.00"},
+        {"city": "Oslo", "average_check": "29.44", "orders": 3, "paid": "88.33"}],
+        "watermark": None}
+    assert get(url, f"/api/v1/cities/average-check?date={D}").json() == want
+    assert get(url, f"/api/v1/cities/average-check?from={D}&to={D}").json() == want
+    # over two days: Oslo (8833 + 50) / 4 = 22.2075 -> 22.21, Tromsø 1.00, Bergen 40.00
+    two = get(url, f"/api/v1/cities/average-check?from={D2}&to={D}").json()
+    assert (two["from"], two["to"], "date" in two) == (D2, D, False)
+    assert [(c["city"], c["average_check"], c["orders"]) for c in two["cities"]] == [
+        ("Bergen", "40.00", 1), ("Oslo", "22.21", 4), ("Tromsø", "1.00", 1)]
 
 
 @pytest.mark.parametrize("query", [
     "/api/v1/revenue?date=2026-02-30", "/api/v1/revenue?date=abc", "/api/v1/revenue?date=",
     "/api/v1/revenue?date", "/api/v1/revenue?date=2026-11-23&date=2026-11-24",
     "/api/v1/revenue?foo=1", "/api/v1/revenue/by-city?date=2026-13-01",
-    "/api/v1/revenue/timeseries?interval=day", "/api/v1/revenue/timeseries?interval=",
+    "/api/v1/revenue/timeseries?interval=week", "/api/v1/revenue/timeseries?interval=",
     "/api/v1/cities/average-check?date=%00", "/api/v1/revenue?date=" + "9" * 5000,
 ])
 def test_bad_request(stack, query):
@@ -189,29 +230,48 @@ def test_not_found_and_method(stack):
     assert requests.head(url + "/health", timeout=5).status_code == 200
 
 
-def test_watermark_excludes_batch_segments(stack):
+def test_watermark_without_batch_views_is_degraded_then_503(stack):
+    """A published W names batch data; this server has no ClickHouse to read it from. While
+    the speed layer still holds every segment of the day it answers from it alone, exactly,
+    saying so; once publish dropped the day's buckets it cannot, and says 503. (The merge with
+    real batch views is test_marts.py's.)"""
     r, url, _, _ = stack
     r.set("hdp:batch:watermark", "100")
     try:
         body = poll(lambda: get(url, f"/api/v1/revenue?date={D}").json(),
-                    lambda b: b["watermark"] == 100)
+                    lambda b: b.get("degraded") is not None)
         assert body == {
-            "date": D, "revenue": "18.33", "paid": "28.33", "refunded": "10.00",
-            "orders": 2, "refunds": 1, "total_revenue": 18.33,
-            "speed": {"revenue": "18.33", "orders": 2, "refunds": 1, "segments": 2},
-            "batch": {"revenue": "0.00", "orders": 0, "refunds": 0}, "watermark": 100}
-        cities = poll(lambda: get(url, f"/api/v1/revenue/by-city?date={D}").json(),
-                      lambda b: b["cities"][0]["revenue"] == "28.33")
-        assert cities["cities"] == [{"city": "Oslo", "revenue": "28.33", "orders": 2},
-                                    {"city": "Bergen", "revenue": "-10.00", "orders": 0}]
+            **day(D), "revenue": "118.33", "paid": "128.33", "refunded": "10.00",
+            "orders": 4, "refunds": 1, "total_revenue": 118.33,
+            "speed": {"revenue": "118.33", "orders": 4, "refunds": 1, "segments": 3},
+            "batch": {"revenue": "0.00", "orders": 0, "refunds": 0}, "watermark": None,
+            "degraded": "batch unavailable"}
+        assert get(url, f"/api/v1/revenue/by-city?date={D}").json()["degraded"] == \
+            "batch unavailable"
+        r.set(f"hdp:sp:dropped:{D}", "100")
+        res = poll(lambda: get(url, f"/api/v1/revenue?date={D}"), lambda x: x.status_code != 200)
+        assert res.status_code == 503 and res.json()["error"]["code"] == "unavailable"
+        assert "ClickHouse" in res.json()["error"]["message"]
+        # other days are still answered; a range that includes the dropped day is not
+        assert get(url, f"/api/v1/revenue?date={D2}").status_code == 200
+        assert get(url, f"/api/v1/revenue?from={D2}&to={D}").status_code == 503
+        r.delete(f"hdp:sp:dropped:{D}")
+        assert poll(lambda: get(url, f"/api/v1/revenue?date={D}"),
+                    lambda x: x.status_code == 200).status_code == 200
+        # a rebuild kept only the segments from a floor after the day began: not all of D
+        r.set("hdp:sp:floor", str(10**12))
+        res = poll(lambda: get(url, f"/api/v1/revenue?date={D}"), lambda x: x.status_code != 200)
+        assert res.status_code == 503
+        r.delete("hdp:sp:floor")
         r.set("hdp:batch:watermark", "not-a-number")
-        bad = poll(lambda: get(url, f"/api/v1/revenue?date={D}"), lambda x: x.status_code != 200)
+        bad = poll(lambda: get(url, f"/api/v1/revenue?date={D}"),
+                   lambda x: x.status_code not in (200, 503))
         assert bad.status_code == 500 and bad.json()["error"]["code"] == "internal"
     finally:
-        r.delete("hdp:batch:watermark")
+        r.delete("hdp:batch:watermark", f"hdp:sp:dropped:{D}", "hdp:sp:floor")
     body = poll(lambda: get(url, f"/api/v1/revenue?date={D}").json(),
-                lambda b: b.get("watermark", 0) is None)
-    assert body["revenue"] == "118.33"
+                lambda b: b.get("watermark", 0) is None and "degraded" not in b)
+    assert body["revenue"] == "118.33" and "degraded" not in body
 
 
 def test_change_visible_within_cache_window(stack):
@@ -335,12 +395,15 @@ def test_redis_password_and_db(tmp_path):
             assert res.json()["revenue"] == "118.33"
         finally:
             assert stop_process(sproc) == 0
-        sproc, url = start_serve(tmp_path, rport,
-                                 HDP_REDIS_URL=f"redis://:wrong@127.0.0.1:{rport}/3")
-        try:
-            assert get(url, f"/api/v1/revenue?date={D}").status_code == 503
-            assert get(url, "/health").status_code == 503
-        finally:
-            assert stop_process(sproc) == 0
+        # a wrong password will not mend by itself: one line, exit 1, the password not in it
+        e = dict(os.environ, HDP_REDIS_URL=f"redis://:wr0ngpass@127.0.0.1:{rport}/3",
+                 HDP_HTTP_ADDR=f"127.0.0.1:{free_port()}", HDP_ENV_FILE="/dev/null",
+                 HDP_CLICKHOUSE_URL="")
+        res = subprocess.run([HDP, "serve"], env=e, cwd=str(tmp_path), capture_output=True,
+                             text=True, timeout=20)
+        assert res.returncode == 1, res.stderr
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "redis" in lines[0].lower(), res.stderr
+        assert "wr0ngpass" not in res.stderr
     finally:
         stop_redis(rproc)

@@ -89,11 +89,12 @@ static void test_defaults(void **state)
     hdp_err e;
     int64_t today = day_of("2026-11-23");
     assert_int_equal(serve_query_parse(EP_TIMESERIES, NULL, 0, today, &q, &e), HDP_OK);
-    assert_string_equal(q.date, "2026-11-23");
+    assert_string_equal(q.from, "2026-11-23");
+    assert_string_equal(q.to, "2026-11-23");
     assert_int_equal(q.interval, IV_HOUR);
     char key[64];
     serve_query_key(&q, key, sizeof(key));
-    assert_string_equal(key, "timeseries|2026-11-23|hour");
+    assert_string_equal(key, "timeseries|2026-11-23|2026-11-23|hour");
 }
 
 static void test_valid(void **state)
@@ -103,16 +104,17 @@ static void test_valid(void **state)
     hdp_err e;
     serve_arg a[] = {{"interval", "minute"}, {"date", "2024-02-29"}};
     assert_int_equal(serve_query_parse(EP_TIMESERIES, a, 2, 0, &q, &e), HDP_OK);
-    assert_string_equal(q.date, "2024-02-29");
-    assert_int_equal(q.day, day_of("2024-02-29"));
+    assert_string_equal(q.from, "2024-02-29");
+    assert_int_equal(q.from_day, day_of("2024-02-29"));
+    assert_int_equal(q.to_day, q.from_day);
     assert_int_equal(q.interval, IV_MINUTE);
     char key[64];
     serve_query_key(&q, key, sizeof(key));
-    assert_string_equal(key, "timeseries|2024-02-29|minute");
+    assert_string_equal(key, "timeseries|2024-02-29|2024-02-29|minute");
     serve_arg b[] = {{"date", "2026-01-01"}};
     assert_int_equal(serve_query_parse(EP_REVENUE, b, 1, 0, &q, &e), HDP_OK);
     serve_query_key(&q, key, sizeof(key));
-    assert_string_equal(key, "revenue|2026-01-01|");
+    assert_string_equal(key, "revenue|2026-01-01|2026-01-01|");
 }
 
 static void expect_bad(serve_endpoint ep, const char *k, const char *v, const char *needle)
@@ -134,7 +136,7 @@ static void test_invalid(void **state)
     expect_bad(EP_REVENUE, "date", NULL, "invalid date");
     expect_bad(EP_REVENUE, "date", "2026-11-23x", "invalid date");
     expect_bad(EP_REVENUE, "date", "2026-1-23", "invalid date");
-    expect_bad(EP_TIMESERIES, "interval", "day", "invalid interval");
+    expect_bad(EP_TIMESERIES, "interval", "week", "invalid interval");
     expect_bad(EP_TIMESERIES, "interval", "", "invalid interval");
     expect_bad(EP_TIMESERIES, "interval", "HOUR", "invalid interval");
     expect_bad(EP_REVENUE, "interval", "hour", "unknown query parameter 'interval'");
@@ -144,6 +146,47 @@ static void test_invalid(void **state)
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     expect_bad(EP_REVENUE, "date", big, "...");
+}
+
+static void test_ranges(void **state)
+{
+    (void)state;
+    serve_query q;
+    hdp_err e;
+    serve_arg a[] = {{"from", "2026-02-27"}, {"to", "2026-03-02"}, {"interval", "day"}};
+    assert_int_equal(serve_query_parse(EP_TIMESERIES, a, 3, 0, &q, &e), HDP_OK);
+    assert_int_equal(q.to_day - q.from_day, 3); /* 2026 is no leap year */
+    assert_int_equal(q.interval, IV_DAY);
+    char key[64];
+    serve_query_key(&q, key, sizeof(key));
+    assert_string_equal(key, "timeseries|2026-02-27|2026-03-02|day");
+    /* one end alone is a one-day range */
+    serve_arg b[] = {{"to", "2026-03-02"}};
+    assert_int_equal(serve_query_parse(EP_AVG_CHECK, b, 1, 0, &q, &e), HDP_OK);
+    assert_string_equal(q.from, "2026-03-02");
+    assert_string_equal(q.to, "2026-03-02");
+    /* the widest range allowed, and one day more */
+    serve_arg c[] = {{"from", "2025-01-01"}, {"to", "2026-01-01"}};
+    assert_int_equal(serve_query_parse(EP_REVENUE, c, 2, 0, &q, &e), HDP_OK);
+    assert_int_equal(q.to_day - q.from_day + 1, SERVE_MAX_DAYS);
+    serve_arg d[] = {{"from", "2025-01-01"}, {"to", "2026-01-02"}};
+    assert_int_equal(serve_query_parse(EP_REVENUE, d, 2, 0, &q, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "367 days"));
+    serve_arg f[] = {{"from", "2026-01-02"}, {"to", "2026-01-01"}};
+    assert_int_equal(serve_query_parse(EP_REVENUE, f, 2, 0, &q, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "after"));
+    serve_arg g[] = {{"date", "2026-01-02"}, {"to", "2026-01-03"}};
+    assert_int_equal(serve_query_parse(EP_REVENUE, g, 2, 0, &q, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "either"));
+    serve_arg h[] = {{"from", "2026-01-01"}, {"to", "2026-01-08"}, {"interval", "minute"}};
+    assert_int_equal(serve_query_parse(EP_TIMESERIES, h, 3, 0, &q, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "minute points"));
+    h[1].val = "2026-01-07";
+    assert_int_equal(serve_query_parse(EP_TIMESERIES, h, 3, 0, &q, &e), HDP_OK);
+    serve_arg k[] = {{"from", "2026-01-01"}, {"from", "2026-01-02"}};
+    assert_int_equal(serve_query_parse(EP_REVENUE, k, 2, 0, &q, &e), HDP_ERR);
+    assert_non_null(strstr(e.msg, "more than once"));
+    expect_bad(EP_REVENUE, "from", "2026-13-01", "invalid from");
 }
 
 static void test_repeated(void **state)
@@ -162,7 +205,7 @@ int main(void)
         cmocka_unit_test(test_route),      cmocka_unit_test(test_route_history),
         cmocka_unit_test(test_history_id), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_valid),      cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_repeated),
+        cmocka_unit_test(test_repeated),   cmocka_unit_test(test_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "core/timeutil.h"
 #include "serve/agg.h"
 #include "serve/render.h"
 
@@ -66,6 +67,7 @@ static void add(day_agg *a, const char *k, const char *v)
     assert_int_equal(agg_add_field(a, k, strlen(k), v, strlen(v), &e), HDP_OK);
 }
 
+/* has_w: 0 none, 1 W = 7, 2 degraded */
 static char *render(const day_agg *speed, serve_endpoint ep, serve_interval iv, int has_w)
 {
     day_agg batch, total;
@@ -74,12 +76,28 @@ static char *render(const day_agg *speed, serve_endpoint ep, serve_interval iv, 
     hdp_err e;
     assert_int_equal(agg_merge(&total, &batch, &e), HDP_OK);
     assert_int_equal(agg_merge(&total, speed, &e), HDP_OK);
-    serve_query q = {.ep = ep, .day = 0, .date = "2026-11-23", .interval = iv};
-    serve_answer a = {has_w, 7, &batch, speed, &total};
+    int64_t day = 0;
+    assert_int_equal(date_parse("2026-11-23", &day), 0);
+    serve_query q = {.ep = ep,
+                     .from_day = day,
+                     .to_day = day,
+                     .from = "2026-11-23",
+                     .to = "2026-11-23",
+                     .interval = iv};
+    hdp_buf points = HDP_BUF_INIT;
+    render_points(&points, iv, day, &total);
+    serve_answer a = {.has_watermark = has_w != 0,
+                      .watermark = 7,
+                      .degraded = has_w == 2,
+                      .batch = &batch,
+                      .speed = speed,
+                      .total = &total,
+                      .points = &points};
     hdp_buf b = HDP_BUF_INIT;
     assert_int_equal(render_answer(&b, &q, &a, &e), HDP_OK);
     agg_free(&batch);
     agg_free(&total);
+    buf_free(&points);
     return buf_detach(&b);
 }
 
@@ -98,6 +116,7 @@ static void test_bodies(void **state)
     add(&s, "mn:09:59", "3");
     add(&s, "c:Oslo", "1000");
     add(&s, "cn:Oslo", "3");
+    add(&s, "cp:Oslo", "10000");
     add(&s, "c:Bergen \"B\"", "8750");
     add(&s, "cn:Bergen \"B\"", "0");
     add(&s, "k:Books", "9750");
@@ -106,36 +125,44 @@ static void test_bodies(void **state)
     s.segments = 2;
 
     char *j = render(&s, EP_REVENUE, IV_HOUR, 0);
-    assert_string_equal(j, "{\"date\":\"2026-11-23\",\"revenue\":\"97.50\",\"paid\":\"100.00\","
+    assert_string_equal(j, "{\"from\":\"2026-11-23\",\"to\":\"2026-11-23\",\"date\":\"2026-11-23\","
+                           "\"revenue\":\"97.50\",\"paid\":\"100.00\","
                            "\"refunded\":\"2.50\",\"orders\":3,\"refunds\":1,"
                            "\"total_revenue\":97.50,\"speed\":{\"revenue\":\"97.50\",\"orders\":3,"
                            "\"refunds\":1,\"segments\":2},\"batch\":{\"revenue\":\"0.00\","
                            "\"orders\":0,\"refunds\":0},\"watermark\":null}");
     free(j);
+    j = render(&s, EP_REVENUE, IV_HOUR, 2);
+    assert_non_null(strstr(j, "\"watermark\":null,\"degraded\":\"batch unavailable\"}"));
+    free(j);
     j = render(&s, EP_REVENUE, IV_HOUR, 1);
     assert_non_null(strstr(j, "\"watermark\":7}"));
     free(j);
     j = render(&s, EP_BY_CITY, IV_HOUR, 0);
-    assert_string_equal(j, "{\"date\":\"2026-11-23\",\"cities\":[{\"city\":\"Bergen \\\"B\\\"\","
+    assert_string_equal(j, "{\"from\":\"2026-11-23\",\"to\":\"2026-11-23\",\"date\":\"2026-11-23\","
+                           "\"cities\":[{\"city\":\"Bergen \\\"B\\\"\","
                            "\"revenue\":\"87.50\",\"orders\":0},{\"city\":\"Oslo\","
-                           "\"revenue\":\"10.00\",\"orders\":3}]}");
+                           "\"revenue\":\"10.00\",\"orders\":3}],\"watermark\":null}");
     free(j);
     j = render(&s, EP_AVG_CHECK, IV_HOUR, 0);
-    assert_string_equal(j, "{\"date\":\"2026-11-23\",\"cities\":[{\"city\":\"Oslo\","
-                           "\"average_check\":\"3.33\",\"orders\":3,\"revenue\":\"10.00\"},"
-                           "{\"city\":\"Bergen \\\"B\\\"\",\"average_check\":null,\"orders\":0,"
-                           "\"revenue\":\"87.50\"}]}");
+    assert_string_equal(j, "{\"from\":\"2026-11-23\",\"to\":\"2026-11-23\",\"date\":\"2026-11-23\","
+                           "\"cities\":[{\"city\":\"Oslo\","
+                           "\"average_check\":\"33.33\",\"orders\":3,\"paid\":\"100.00\"}],"
+                           "\"watermark\":null}");
     free(j);
     j = render(&s, EP_TIMESERIES, IV_MINUTE, 0);
-    assert_string_equal(j, "{\"date\":\"2026-11-23\",\"interval\":\"minute\",\"points\":[{\"ts\":"
-                           "\"2026-11-23T09:59:00Z\",\"revenue\":\"97.50\",\"orders\":3}]}");
+    assert_string_equal(
+        j, "{\"from\":\"2026-11-23\",\"to\":\"2026-11-23\",\"date\":\"2026-11-23\",\"interval\":"
+           "\"minute\",\"points\":[{\"ts\":"
+           "\"2026-11-23T09:59:00Z\",\"revenue\":\"97.50\",\"orders\":3}],\"watermark\":null}");
     free(j);
     j = render(&s, EP_TIMESERIES, IV_HOUR, 0);
     assert_non_null(strstr(j, "\"ts\":\"2026-11-23T09:00:00Z\""));
     free(j);
     j = render(&s, EP_BY_CATEGORY, IV_HOUR, 0);
-    assert_string_equal(j, "{\"date\":\"2026-11-23\",\"categories\":[{\"category\":\"Books\","
-                           "\"revenue\":\"97.50\",\"orders\":3}]}");
+    assert_string_equal(j, "{\"from\":\"2026-11-23\",\"to\":\"2026-11-23\",\"date\":\"2026-11-23\","
+                           "\"categories\":[{\"category\":\"Books\","
+                           "\"revenue\":\"97.50\",\"orders\":3}],\"watermark\":null}");
     free(j);
     agg_free(&s);
 }
