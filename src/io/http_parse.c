@@ -439,7 +439,8 @@ size_t http_echo_utf8(const char *s, size_t n, size_t max, char *out)
     static const char repl[] = "\xef\xbf\xbd";
     size_t o = 0, i = 0;
     while (i < n) {
-        size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
+        /* a NUL is replaced too: the copy is a C string, and it must stay whole */
+        size_t l = s[i] == '\0' ? 0 : utf8_seq_len((const unsigned char *)s + i, n - i);
         size_t ol = l ? l : 3;
         if (o + ol > max) {
             memcpy(out + o, "...", 3);

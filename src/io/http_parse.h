@@ -90,8 +90,8 @@ typedef struct http_param {
 int http_query_decode(const char *q, size_t n, char *scratch, http_param *out, size_t max,
                       size_t *count, http_perr *err);
 
-/* Copies s[0..n) for echoing in an error message: valid UTF-8 only (each invalid byte becomes
- * U+FFFD), at most max bytes of characters, cut on a character boundary with "..." appended
+/* Copies s[0..n) for echoing in an error message: valid UTF-8 only (each invalid byte or NUL
+ * becomes U+FFFD), at most max bytes of characters, cut on a character boundary with "..." appended
  * when shortened. out needs max + 4 bytes; it is NUL-terminated. Returns strlen(out). */
 size_t http_echo_utf8(const char *s, size_t n, size_t max, char *out);
 

@@ -3,9 +3,9 @@
  * The input is "PATH\nk=v&k2=v2&flag": the path goes to serve_route and serve_history_id,
  * the arguments (split at '&', then at the first '=') to serve_query_parse for the routed
  * endpoint and for the time series. Invariants: a history id is in 1..INT64_MAX and is the
- * path's digits; only history paths yield one; an accepted query names a real date whose
- * text is the one given (or today's) and a cache key that fits 64 bytes; error messages stay
- * short whatever the input's length. */
+ * path's digits; only history paths yield one; an accepted query names real dates from <= to
+ * within the range limits, whose text is the one given (or today's), and a cache key that
+ * fits 64 bytes; error messages stay short whatever the input's length. */
 #include "fuzz.h"
 
 #include <inttypes.h>
@@ -51,17 +51,30 @@ static void check_query(serve_endpoint ep, const serve_arg *args, size_t n)
         FUZZ_CHECK(e.msg[0] != '\0' && strlen(e.msg) < 160);
         return;
     }
-    FUZZ_CHECK(q.ep == ep && (q.interval == IV_HOUR || q.interval == IV_MINUTE));
-    int64_t day;
-    FUZZ_CHECK(date_parse(q.date, &day) == 0 && day == q.day);
-    const char *given = NULL;
-    for (size_t i = 0; i < n; i++)
+    FUZZ_CHECK(q.ep == ep &&
+               (q.interval == IV_HOUR || q.interval == IV_MINUTE || q.interval == IV_DAY));
+    int64_t from, to;
+    FUZZ_CHECK(date_parse(q.from, &from) == 0 && from == q.from_day);
+    FUZZ_CHECK(date_parse(q.to, &to) == 0 && to == q.to_day);
+    FUZZ_CHECK(from <= to && to - from < SERVE_MAX_DAYS);
+    FUZZ_CHECK(q.interval != IV_MINUTE || to - from < SERVE_MAX_MINUTE_DAYS);
+    const char *date = NULL, *gfrom = NULL, *gto = NULL;
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(args[i].key, "date") == 0)
-            given = args[i].val;
-    if (given)
-        FUZZ_CHECK(strcmp(given, q.date) == 0);
-    else
-        FUZZ_CHECK(q.day == TODAY);
+            date = args[i].val;
+        else if (strcmp(args[i].key, "from") == 0)
+            gfrom = args[i].val;
+        else if (strcmp(args[i].key, "to") == 0)
+            gto = args[i].val;
+    }
+    if (date)
+        FUZZ_CHECK(strcmp(date, q.from) == 0 && strcmp(date, q.to) == 0);
+    if (gfrom)
+        FUZZ_CHECK(strcmp(gfrom, q.from) == 0);
+    if (gto)
+        FUZZ_CHECK(strcmp(gto, q.to) == 0);
+    if (!date && !gfrom && !gto)
+        FUZZ_CHECK(from == TODAY && to == TODAY);
     char key[64];
     serve_query_key(&q, key, sizeof(key));
     FUZZ_CHECK(strlen(key) < sizeof(key) - 1);
