@@ -2,8 +2,9 @@
  *
  * Order of things: private PostgreSQL (reused when already running from VAR/pg), Redis and
  * (unless HDP_CLICKHOUSE_URL is empty) ClickHouse, `hdp init` once, then `hdp speed`, `hdp
- * capture`, `hdp run dag --every HDP_BATCH_INTERVAL` (compact, vault), `hdp serve` and optionally
- * `hdp generate`, each restarted with backoff when it exits. SIGINT/SIGTERM stops the children,
+ * capture`, `hdp scheduler` (the batch DAG every HDP_BATCH_INTERVAL, alerts to Telegram when
+ * configured), `hdp serve` and optionally `hdp generate`, each restarted with backoff when it
+ * exits. SIGINT/SIGTERM stops the children,
  * then Redis and ClickHouse, then PostgreSQL, and exits 0. The pieces live in src/orchestrate/. */
 #include "cmd/cmd.h"
 #include "io/fsutil.h"
@@ -214,17 +215,15 @@ static int add_app(up_stack *s, const char *name, const char *const argv[], hdp_
     return sup_add(&s->apps, name, argv, path, e);
 }
 
-static int start_apps(up_stack *s, const up_opts *o, long batch_interval, hdp_err *e)
+static int start_apps(up_stack *s, const up_opts *o, hdp_err *e)
 {
-    char every[32];
-    snprintf(every, sizeof(every), "%ld", batch_interval);
     const char *speed[] = {s->self, "speed", NULL};
     const char *capture[] = {s->self, "capture", NULL};
-    const char *batch[] = {s->self, "run", "batch", "--every", every, NULL};
+    const char *batch[] = {s->self, "scheduler", NULL};
     const char *serve[] = {s->self, "serve", NULL};
     const char *gen[] = {s->self, "generate", "--rate", o->rate, "--duration", "0", NULL};
     if (add_app(s, "speed", speed, e) != HDP_OK || add_app(s, "capture", capture, e) != HDP_OK ||
-        add_app(s, "batch", batch, e) != HDP_OK || add_app(s, "serve", serve, e) != HDP_OK)
+        add_app(s, "scheduler", batch, e) != HDP_OK || add_app(s, "serve", serve, e) != HDP_OK)
         return HDP_ERR;
     if (o->rate && add_app(s, "generate", gen, e) != HDP_OK)
         return HDP_ERR;
@@ -254,11 +253,13 @@ static void banner(const up_stack *s, const hdp_config *cfg)
     if (cfg->clickhouse_url[0])
         ch_url_describe(&s->ch.addr, ch, sizeof(ch));
     printf("\nhdp is up.\n"
-           "  API:         http://%s\n"
+           "  portal:      http://%s/\n"
+           "  API docs:    http://%s/docs\n"
            "  ClickHouse:  %s\n"
+           "  batch:       hdp scheduler, every %ld s (W appears after the first run)\n"
            "  logs:        %s/\n"
            "  stop:        Ctrl-C (or kill -TERM %d)\n\n",
-           cfg->http_addr, ch, s->log_dir, (int)getpid());
+           cfg->http_addr, cfg->http_addr, ch, cfg->batch_interval, s->log_dir, (int)getpid());
     fflush(stdout);
 }
 
@@ -294,7 +295,7 @@ static int bring_up(up_stack *s, const up_opts *o, hdp_config *cfg, hdp_err *e)
         return HDP_ERR;
     if (hdp_stop_requested)
         return HDP_ERR;
-    return start_apps(s, o, cfg->batch_interval, e);
+    return start_apps(s, o, e);
 }
 
 int cmd_up(int argc, char **argv, hdp_config *cfg)

@@ -303,3 +303,29 @@ def test_bad_option_is_usage_error(stack):
     assert len(r.stderr.strip().splitlines()) == 1
     r = stack.run("--generate-rate", "-3")
     assert r.returncode == 2
+
+
+def test_demo_serves_a_watermark_within_two_intervals(stack):
+    """`make demo`'s command for real: hdp up with a live generator; within two batch
+    intervals (plus the time a segment takes to close) the API answers with a published W and
+    a non-zero batch part, the portal and /docs answer, and the scheduler records its runs."""
+    interval = 8
+    stack.env.update({"HDP_BATCH_INTERVAL": str(interval), "HDP_SEGMENT_SECONDS": "2"})
+    stack.start("--generate-rate", "20")
+    url = f"http://127.0.0.1:{stack.http_port}"
+    poll("the API answering", lambda: requests.get(url + "/health", timeout=2).ok, limit=90)
+    t0 = time.monotonic()
+    body = poll("a published watermark with a batch part",
+                lambda: (lambda b: b if b["watermark"] is not None and
+                         b["batch"]["orders"] > 0 else None)(
+                    requests.get(url + "/api/v1/revenue", timeout=5).json()),
+                limit=2 * interval + 30)
+    took = time.monotonic() - t0
+    assert body["watermark"] >= 0, body
+    assert requests.get(url + "/", timeout=5).status_code == 200
+    assert requests.get(url + "/docs", timeout=5).status_code == 200
+    runs = requests.get(url + "/api/v1/pipeline/runs", timeout=5).json()["runs"]
+    assert any(r["trigger"] == "scheduler" and r["status"] == "success" for r in runs), runs
+    assert os.path.exists(os.path.join(stack.var, "log", "scheduler.log"))
+    assert stack.stop() == 0
+    print(f"watermark after {took:.1f} s")
