@@ -80,7 +80,7 @@ build/asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuz
 	$(CC) $(CFLAGS) $(SAN) -Itests/fuzz -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' $< \
 	  tests/fuzz/replay.c build/asan/libhdp.a -o $@ $(LIBS)
 
-.PHONY: all asan deps test unit unit-asan integration demo bench lint format clean readme-config \
+.PHONY: all asan deps test unit unit-asan integration integration-asan demo bench lint format clean readme-config \
 	fuzz fuzz-build fuzz-smoke
 all: build/hdp
 
@@ -107,10 +107,25 @@ fuzz-smoke:
 integration: build/hdp
 	@.venv/bin/python -m pytest -q -x tests/integration $(PYTEST_ARGS)
 
+# The exactness scenario of the Lambda merge (orders flowing, capture, speed and a running
+# marts killed -9, batch runs, serve answering) once against the ASan/UBSan binary: every
+# sanitizer report of any hdp process lands in build/asan/reports/ and fails the target.
+ASAN_SCENARIO ?= tests/integration/test_marts.py -k "first_batch or exact_under_motion"
+integration-asan: build/asan/hdp
+	@rm -rf build/asan/reports && mkdir -p build/asan/reports
+	@HDP_BIN=$(CURDIR)/build/asan/hdp \
+	  ASAN_OPTIONS=log_path=$(CURDIR)/build/asan/reports/asan:detect_leaks=1 \
+	  UBSAN_OPTIONS=log_path=$(CURDIR)/build/asan/reports/ubsan:print_stacktrace=1 \
+	  .venv/bin/python -m pytest -q -x $(ASAN_SCENARIO)
+	@if ls build/asan/reports/* >/dev/null 2>&1; then \
+	  echo "sanitizer reports from hdp processes:"; head -n 60 build/asan/reports/*; exit 1; fi
+	@echo "integration-asan: no sanitizer report"
+
 test: deps
 	@$(MAKE) --no-print-directory all asan
 	@$(MAKE) --no-print-directory unit unit-asan
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory integration-asan
 
 demo: deps
 	@$(MAKE) --no-print-directory all

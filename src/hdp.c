@@ -14,11 +14,11 @@ const hdp_command hdp_commands[] = {
          "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
     {.name = "up",
      .run = cmd_up,
-     .summary =
-         "Run a local stack: private PostgreSQL, Redis and ClickHouse under HDP_VAR_DIR, then\n"
-         "init, speed, capture, the batch DAG every HDP_BATCH_INTERVAL s and serve (and a live\n"
-         "order stream with --generate-rate).",
+     .summary = "Run the whole platform locally: private services, then every part, supervised.",
      .usage =
+         "Starts a private PostgreSQL, Redis and ClickHouse under HDP_VAR_DIR, runs `hdp init`,\n"
+         "then speed, capture, scheduler (the batch DAG every HDP_BATCH_INTERVAL s) and serve\n"
+         "(the portal and API), and a live order stream with --generate-rate.\n"
          "Options:\n  --generate-rate R   also place R orders a second\n"
          "  --no-services       do not start PostgreSQL, Redis and ClickHouse (use the configured\n"
          "                      ones)\n"
@@ -53,7 +53,7 @@ const hdp_command hdp_commands[] = {
          "one line (then: `hdp rebuild speed`).\n"},
     {.name = "serve",
      .run = cmd_serve,
-     .summary = "Serve the HTTP API and dashboard on HDP_HTTP_ADDR.",
+     .summary = "Serve the portal, the HTTP API and /metrics on HDP_HTTP_ADDR.",
      .usage = "Runs until SIGTERM/SIGINT.\n"},
     {.name = "scheduler",
      .run = cmd_scheduler,

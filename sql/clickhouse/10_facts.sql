@@ -12,6 +12,14 @@
 -- partition it touches whole into the *_stage table and swaps it in with
 -- ALTER TABLE ... REPLACE PARTITION ... FROM, so a re-run replaces, and a crash leaves the old
 -- or the new partition, never half. Plain MergeTree: every query reads exact without FINAL.
+--
+-- A hard restart of ClickHouse (18.16, at least) can bring back the parts a REPLACE
+-- PARTITION replaced: it forgets they were outdated. So every row carries the `build` that
+-- wrote it (a number from dwh's sequence ops.marts_build, growing with every marts run), and
+-- readers take, per partition, only the newest build present: fact_order_current and
+-- fact_order_line_current below (hdp serve writes the same filter with its day in it). The
+-- next marts run finds a partition holding more than one build and swaps in its newest
+-- alone again.
 
 CREATE TABLE IF NOT EXISTS fact_order (
     segment     Int64,
@@ -25,7 +33,8 @@ CREATE TABLE IF NOT EXISTS fact_order (
     order_id    Int64,
     amount      Decimal(18, 2),     -- signed: + paid, - refunded, negated when undone
     orders      Int8,               -- paid orders: +1, or -1 when a paid event is undone
-    refunds     Int8                -- refunded orders, likewise
+    refunds     Int8,               -- refunded orders, likewise
+    build       UInt64              -- the marts run that built this partition
 ) ENGINE = MergeTree
 PARTITION BY intDiv(segment, 64)
 ORDER BY (day, segment, order_id);
@@ -48,9 +57,21 @@ CREATE TABLE IF NOT EXISTS fact_order_line (
     order_id    Int64,
     line_no     Int32,
     amount      Decimal(18, 2),
-    orders      Int8
+    orders      Int8,
+    build       UInt64
 ) ENGINE = MergeTree
 PARTITION BY intDiv(segment, 64)
 ORDER BY (day, segment, category, order_id, line_no);
 
 CREATE TABLE IF NOT EXISTS fact_order_line_stage AS fact_order_line;
+
+-- What readers use: each partition's newest build only.
+CREATE VIEW IF NOT EXISTS fact_order_current AS
+SELECT * FROM fact_order
+WHERE (intDiv(segment, 64), build) IN
+      (SELECT intDiv(segment, 64), max(build) FROM fact_order GROUP BY intDiv(segment, 64));
+
+CREATE VIEW IF NOT EXISTS fact_order_line_current AS
+SELECT * FROM fact_order_line
+WHERE (intDiv(segment, 64), build) IN
+      (SELECT intDiv(segment, 64), max(build) FROM fact_order_line GROUP BY intDiv(segment, 64));

@@ -281,6 +281,10 @@ CREATE TABLE IF NOT EXISTS ops.lake_table (
     updated_at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 
+-- The build number of each `hdp run marts`: every fact row in ClickHouse carries the build
+-- that wrote its partition, and readers take each partition's newest (10_facts.sql says why).
+CREATE SEQUENCE IF NOT EXISTS ops.marts_build;
+
 -- The batch watermark's history: W only ever grows; the newest row is W. The serving layer
 -- reads W from its Redis mirror; speed buckets at or below a W published long enough ago
 -- may be dropped (never those of today and yesterday).

@@ -30,6 +30,7 @@ typedef struct marts {
     int rebuild;
     PGconn *pg;
     ch_client *ch;
+    int64_t build; /* this run's number from ops.marts_build, stamped on every row it writes */
 } marts;
 
 static int marts_init(void **ctx, const hdp_config *cfg, const stage_args *a, hdp_err *e)
@@ -144,12 +145,12 @@ static int build_partition(marts *m, int64_t p, int64_t through, int64_t *orders
         rc = ch_exec(m->ch, "TRUNCATE TABLE fact_order_line_stage", &idem, e);
     hdp_buf q = HDP_BUF_INIT;
     if (rc == HDP_OK) {
-        marts_sql_orders(&q, lo, hi);
+        marts_sql_orders(&q, lo, hi, m->build);
         rc = copy_into(m, q.data, "fact_order_stage", orders, e);
     }
     if (rc == HDP_OK) {
         buf_reset(&q);
-        marts_sql_lines(&q, lo, hi);
+        marts_sql_lines(&q, lo, hi, m->build);
         rc = copy_into(m, q.data, "fact_order_line_stage", lines, e);
     }
     buf_free(&q);
@@ -165,6 +166,61 @@ static int build_partition(marts *m, int64_t p, int64_t through, int64_t *orders
                  " FROM fact_order_line_stage",
                  p);
         rc = ch_exec(m->ch, sql, &idem, e);
+    }
+    return rc;
+}
+
+/* Swaps in, alone, the newest build of `table`'s partition p: what a hard restart of
+ * ClickHouse brought back of older builds goes away (readers skip it meanwhile). */
+static int heal_partition(marts *m, const char *table, int64_t p, int64_t build, hdp_err *e)
+{
+    ch_call idem = {.idempotent = 1};
+    char sql[320];
+    snprintf(sql, sizeof(sql), "TRUNCATE TABLE %s_stage", table);
+    int rc = ch_exec(m->ch, sql, &idem, e);
+    if (rc == HDP_OK) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO %s_stage SELECT * FROM %s WHERE intDiv(segment, %d) = %" PRId64
+                 " AND build = %" PRId64,
+                 table, table, MARTS_PARTITION_SEGMENTS, p, build);
+        rc = ch_exec(m->ch, sql, &idem, e); /* into a truncated stage: repeatable */
+    }
+    if (rc == HDP_OK) {
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s REPLACE PARTITION %" PRId64 " FROM %s_stage",
+                 table, p, table);
+        rc = ch_exec(m->ch, sql, &idem, e);
+    }
+    return rc;
+}
+
+/* Finds the partitions of both fact tables that hold more than one build and heals each. */
+static int heal(marts *m, int64_t *healed, hdp_err *e)
+{
+    static const char *const tables[] = {"fact_order", "fact_order_line"};
+    int rc = HDP_OK;
+    for (size_t t = 0; rc == HDP_OK && t < 2; t++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "SELECT intDiv(segment, %d) AS p, max(build) FROM %s GROUP BY p HAVING "
+                 "uniqExact(build) > 1 FORMAT TabSeparated",
+                 MARTS_PARTITION_SEGMENTS, tables[t]);
+        hdp_buf out = HDP_BUF_INIT;
+        rc = ch_query(m->ch, sql, NULL, &out, e);
+        for (const char *p = out.data; rc == HDP_OK && p && *p;) {
+            char *tab = NULL;
+            int64_t part = strtoll(p, &tab, 10);
+            int64_t build = tab && *tab == '\t' ? strtoll(tab + 1, NULL, 10) : -1;
+            const char *nl = strchr(p, '\n');
+            p = nl ? nl + 1 : p + strlen(p);
+            if (build < 0)
+                continue;
+            log_warn("marts: %s partition %" PRId64 " holds older builds than %" PRId64
+                     " (ClickHouse restarted hard?): swapping in the newest alone",
+                     tables[t], part, build);
+            rc = heal_partition(m, tables[t], part, build, e);
+            (*healed)++;
+        }
+        buf_free(&out);
     }
     return rc;
 }
@@ -245,8 +301,10 @@ static int marts_run(void *ctx, volatile int *cancel, stage_report *r, hdp_err *
         rc = dwh_i64(m, "SELECT through_segment FROM ops.progress WHERE stage = 'marts'", -1, &done,
                      e);
     int64_t lo = m->rebuild || done < 0 ? 0 : done + 1;
-    int64_t *parts = NULL, orders = 0, lines = 0, dropped = 0;
+    int64_t *parts = NULL, orders = 0, lines = 0, dropped = 0, healed = 0;
     size_t nparts = 0, built = 0;
+    if (rc == HDP_OK)
+        rc = dwh_i64(m, "SELECT nextval('ops.marts_build')", 0, &m->build, e);
     if (rc == HDP_OK && vault >= lo)
         rc = vault_partitions(m, lo, vault, &parts, &nparts, e);
     if (rc == HDP_OK && m->rebuild)
@@ -266,6 +324,8 @@ static int marts_run(void *ctx, volatile int *cancel, stage_report *r, hdp_err *
                       " line fact(s)",
                       parts[i], o, l);
     }
+    if (rc == HDP_OK)
+        rc = heal(m, &healed, e);
     if (rc == HDP_OK && vault >= 0 && (vault > done || m->rebuild)) {
         char v[24];
         snprintf(v, sizeof(v), "%" PRId64, vault);
@@ -290,9 +350,9 @@ static int marts_run(void *ctx, volatile int *cancel, stage_report *r, hdp_err *
     snprintf(r->summary, sizeof(r->summary),
              "marts: %zu partition(s)%s, segments %" PRId64 "..%" PRId64 ", %" PRId64
              " order fact(s), %" PRId64 " line fact(s), %" PRId64
-             " stray partition(s) dropped, %.2f s, %.0f fact rows/s%s",
+             " stray partition(s) dropped, %" PRId64 " healed, %.2f s, %.0f fact rows/s%s",
              built, m->rebuild ? " rebuilt" : "", built ? first : 0, built ? vault : 0, orders,
-             lines, dropped, secs, secs > 0 ? (double)(orders + lines) / secs : 0,
+             lines, dropped, healed, secs, secs > 0 ? (double)(orders + lines) / secs : 0,
              rc == HDP_OK ? "" : " (failed)");
     free(parts);
     if (m->pg) {

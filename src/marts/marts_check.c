@@ -113,7 +113,8 @@ int marts_check(const hdp_config *cfg, FILE *report, size_t *segments, size_t *m
     char q[512];
     if (ch) {
         snprintf(q, sizeof(q),
-                 "SELECT segment, sum(amount), sum(orders), sum(refunds) FROM fact_order WHERE "
+                 "SELECT segment, sum(amount), sum(orders), sum(refunds) FROM fact_order_current "
+                 "WHERE "
                  "segment <= %" PRId64 " GROUP BY segment FORMAT TabSeparated",
                  through);
         rc = ch_query(ch, q, NULL, &out, e);
@@ -121,8 +122,8 @@ int marts_check(const hdp_config *cfg, FILE *report, size_t *segments, size_t *m
             rc = load_ch(&out, "", &mart, e);
         buf_reset(&out);
         snprintf(q, sizeof(q),
-                 "SELECT segment, sum(amount), 0, 0 FROM fact_order_line WHERE segment <= %" PRId64
-                 " GROUP BY segment FORMAT TabSeparated",
+                 "SELECT segment, sum(amount), 0, 0 FROM fact_order_line_current WHERE segment <= "
+                 "%" PRId64 " GROUP BY segment FORMAT TabSeparated",
                  through);
         if (rc == HDP_OK)
             rc = ch_query(ch, q, NULL, &out, e);

@@ -52,7 +52,7 @@ static void net_events(hdp_buf *q, int64_t lo, int64_t hi)
 /* The time columns of ClickHouse's rows: event_time, day, hour (and minute of the day). */
 #define UTC_T "(n.t AT TIME ZONE 'UTC')"
 
-void marts_sql_orders(hdp_buf *q, int64_t lo, int64_t hi)
+void marts_sql_orders(hdp_buf *q, int64_t lo, int64_t hi, int64_t build)
 {
     buf_puts(q, "COPY (");
     net_events(q, lo, hi);
@@ -63,14 +63,15 @@ void marts_sql_orders(hdp_buf *q, int64_t lo, int64_t hi)
                 " coalesce(n.city, ''), coalesce(hc.customer_id, 0), h.order_id,"
                 " n.n * CASE n.event WHEN 1 THEN n.total ELSE -n.total END,"
                 " CASE n.event WHEN 1 THEN n.n ELSE 0 END,"
-                " CASE n.event WHEN 2 THEN n.n ELSE 0 END"
-                " FROM net n JOIN vault.hub_order h USING (hk_order)"
+                " CASE n.event WHEN 2 THEN n.n ELSE 0 END,");
+    buf_printf(q, " %" PRId64, build);
+    buf_puts(q, " FROM net n JOIN vault.hub_order h USING (hk_order)"
                 " LEFT JOIN vault.link_order_customer loc ON loc.hk_order = n.hk_order"
                 " LEFT JOIN vault.hub_customer hc ON hc.hk_customer = loc.hk_customer"
                 ") TO STDOUT");
 }
 
-void marts_sql_lines(hdp_buf *q, int64_t lo, int64_t hi)
+void marts_sql_lines(hdp_buf *q, int64_t lo, int64_t hi, int64_t build)
 {
     buf_puts(q, "COPY (");
     net_events(q, lo, hi);
@@ -99,8 +100,9 @@ void marts_sql_lines(hdp_buf *q, int64_t lo, int64_t hi)
                 " extract(hour FROM " UTC_T ")::int, coalesce(n.city, ''), l.category,"
                 " coalesce(hc.customer_id, 0), l.product_id, h.order_id, l.line_no,"
                 " n.n * CASE n.event WHEN 1 THEN l.amount ELSE -l.amount END,"
-                " CASE WHEN n.event = 1 AND l.nth = 1 THEN n.n ELSE 0 END"
-                " FROM net n JOIN lines l USING (hk_order)"
+                " CASE WHEN n.event = 1 AND l.nth = 1 THEN n.n ELSE 0 END,");
+    buf_printf(q, " %" PRId64, build);
+    buf_puts(q, " FROM net n JOIN lines l USING (hk_order)"
                 " JOIN vault.hub_order h ON h.hk_order = n.hk_order"
                 " LEFT JOIN vault.link_order_customer loc ON loc.hk_order = n.hk_order"
                 " LEFT JOIN vault.hub_customer hc ON hc.hk_customer = loc.hk_customer"

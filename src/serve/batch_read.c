@@ -60,12 +60,27 @@ void batch_source_free(batch_source *b)
 
 /* ------------------------------------------------------------------ the query */
 
+/* A fact table's rows of one day and segments <= w, each partition's newest build only
+ * (10_facts.sql: a hard restart of ClickHouse may bring back older builds). Restricting the
+ * build lookup to the day is exact: a newer build of a partition holds every row an older
+ * one held for published segments, so a day with rows in an older build has them in the
+ * newest too. */
+static void where_of(char *out, size_t n, const char *table, const char *date, long long w)
+{
+    snprintf(out, n,
+             "day = '%s' AND segment <= %lld AND (intDiv(segment, 64), build) IN (SELECT "
+             "intDiv(segment, 64), max(build) FROM %s WHERE day = '%s' GROUP BY "
+             "intDiv(segment, 64))",
+             date, w, table, date);
+}
+
 /* One round trip: the day's totals, hours, minutes, cities (net and paid) and categories.
  * Rows: kind, name, cents_a, cents_b, count_a, count_b (TabSeparated). */
 static void day_query(hdp_buf *q, const char *date, long long w)
 {
-    char where[96];
-    snprintf(where, sizeof(where), "day = '%s' AND segment <= %lld", date, w);
+    char where[320], lwhere[320];
+    where_of(where, sizeof(where), "fact_order", date, w);
+    where_of(lwhere, sizeof(lwhere), "fact_order_line", date, w);
     buf_printf(q,
                "SELECT 'd', '', sumIf(amount, event = 'paid'), sumIf(amount, event = 'refunded'),"
                " sum(orders), sum(refunds) FROM fact_order WHERE %s"
@@ -78,7 +93,7 @@ static void day_query(hdp_buf *q, const char *date, long long w)
                " UNION ALL SELECT 'k', category, sum(amount), sum(amount) * 0, sum(orders),"
                " sum(orders) * 0 FROM fact_order_line WHERE %s GROUP BY category"
                " FORMAT TabSeparated",
-               where, where, where, where, where);
+               where, where, where, where, lwhere);
 }
 
 static int cents_of(const ch_field *f, int64_t *out)

@@ -121,6 +121,14 @@ class Stack:
             return e.code, json.loads(e.read())
 
 
+def metrics(stack):
+    """{series: value text} of serve's /metrics (series with their labels)."""
+    url = f"http://127.0.0.1:{stack.http_port}/metrics"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        text = r.read().decode()
+    return dict(l.rsplit(" ", 1) for l in text.splitlines() if l and l[0] != "#")
+
+
 def cents(text):
     """'-12.30' -> -1230, exactly (no float)."""
     neg = text.startswith("-")

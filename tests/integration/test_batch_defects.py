@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import xxhash
 
-from stack import HDP, Stack
+from stack import HDP, Stack, metrics
 from test_lake_e2e import Lake, replay_orders, ORDER_COLS
 
 
@@ -33,6 +33,7 @@ def ls(tmp_path_factory):
     try:
         s.lake = Lake(pafs.LocalFileSystem(), str(root))
         s.start("capture", "capture")
+        s.start("serve", "serve")  # for /metrics
         s.hdp("generate", "--orders", "5000", "--days", "2", "--seed", "5")
         s.hdp("generate", "--rate", "200", "--duration", "4", "--seed", "6")
         s.wait_caught_up(slot="hdp_lake", timeout=120)
@@ -163,6 +164,7 @@ def test_2_a_failed_vault_load_shows_in_status(ls):
     vault = status["batch"]["tasks"]["vault"]
     assert vault["status"] == "failed" and "not a Parquet file" in vault["error"], vault
     assert "vault" in ls.hdp("status", check=False).stdout
+    assert int(metrics(ls)['hdp_task_failures_total{task="vault"}']) >= 1
     # put the manifest back as it was (a new version listing what the old one listed)
     m3 = dict(m, version=m2["version"] + 1)
     ls.lake.put(f"curated/_manifests/orders/v{m3['version']:010d}.json", json.dumps(m3).encode())
@@ -208,12 +210,14 @@ def test_3_truncated_raw_object_stops_its_table_until_restored(ls):
     st = json.loads(ls.hdp("status", "--json", check=False).stdout)
     lake_tables = st["lake"]["tables"]
     assert lake_tables["orders"]["blocked"]["segment"] == seg
+    assert metrics(ls)["hdp_lake_tables_blocked"] == "1"
     # the vault waits: nothing beyond what every table completed
     ls.hdp("run", "vault")
     # restoring the object lets compaction go on, exactly
     ls.lake.put(victim["key"], original)
     out = compact(ls)
     assert json.loads(ls.lake.get("_state/compact/orders.json"))["blocked"] is None
+    assert metrics(ls)["hdp_lake_tables_blocked"] == "0"
     manifest_files_read_whole(ls.lake)
     assert_replay_equals_source(ls)
     ls.hdp("run", "vault")

@@ -9,6 +9,7 @@ speed buckets <= W dropped), idempotent marts and --rebuild, the average check b
 import hashlib
 import json
 import random
+import re
 import signal
 import subprocess
 import threading
@@ -226,10 +227,15 @@ def test_old_speed_buckets_dropped_answers_unchanged(lam):
     assert_exact(lam)
 
 
-def ch_contents(stack):
+def ch_contents(stack, view="_current"):
+    """Rows and a hash of each fact table as readers see it, without the build number (which
+    every run stamps anew)."""
     h = {}
     for t in ("fact_order", "fact_order_line"):
-        rows = stack.ch.query(f"SELECT * FROM hdp.{t} ORDER BY tuple(*) FORMAT TabSeparated")
+        cols = stack.ch.query(f"SELECT name FROM system.columns WHERE database = 'hdp' AND "
+                              f"table = '{t}' AND name != 'build' FORMAT TabSeparated").split()
+        c = ", ".join(cols)
+        rows = stack.ch.query(f"SELECT {c} FROM hdp.{t}{view} ORDER BY {c} FORMAT TabSeparated")
         h[t] = (rows.count("\n"), hashlib.sha256(rows.encode()).hexdigest())
     return h
 
@@ -244,6 +250,21 @@ def test_marts_twice_and_rebuild_leave_identical_contents(lam):
     out = lam.hdp("run", "marts").stdout
     assert "1 partition(s)" in out or "2 partition(s)" in out, out
     assert ch_contents(lam) == first
+    assert ch_contents(lam, view="") == first  # nothing but the newest build is stored
+    # A hard restart right after that REPLACE PARTITION brings the replaced parts back
+    # (ClickHouse 18.16 forgets they were outdated): readers must not count them, and the
+    # next run swaps the newest build in alone again.
+    lam.ch.kill9()
+    lam.ch.start()
+    resurrected = ch_contents(lam, view="")
+    assert ch_contents(lam) == first
+    lam.kill9("serve")  # a serve with nothing cached reads the facts again
+    lam.start("serve", "serve")
+    assert_exact(lam)
+    out = lam.hdp("run", "marts").stdout
+    if resurrected != first:
+        assert re.search(r"[1-9]\d* healed", out), out
+    assert ch_contents(lam, view="") == first
     out = lam.hdp("run", "marts", "--rebuild").stdout
     assert "rebuilt" in out, out
     assert ch_contents(lam) == first

@@ -13,7 +13,7 @@ import redis as redislib
 
 from s3server import s3  # noqa: F401  (pytest fixture)
 from services import free_port, start_redis, stop_redis, wait_port
-from stack import HDP, Stack, assert_exact
+from stack import HDP, Stack, assert_exact, metrics
 
 
 def run_until_exit(env, *args, timeout=30):
@@ -64,6 +64,11 @@ def test_5_flushall_stops_speed_loudly_and_status_says_so(stack):
     st = stack.hdp("status", "--json", check=False)
     assert st.returncode == 1 and json.loads(st.stdout)["speed_fault"] is not None
     assert "SPEED LAYER STOPPED" in stack.hdp("status", check=False).stdout
+    stack.start("serve", "serve")
+    code, health = stack.get("/health")
+    assert code == 503 and health["speed"] == "fault", health
+    assert metrics(stack)["hdp_speed_fault"] == "1"
+    stack.kill9("serve")
     # started again, it refuses at once: the state it would build on is gone
     rc, err = run_until_exit(stack.env, "speed")
     assert rc == 1 and "hdp rebuild speed" in one_error_line(err, "speed")
