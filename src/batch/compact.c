@@ -20,6 +20,7 @@
 #include "format/parquet_writer.h"
 #include "io/fsutil.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "io/pg.h"
 #include "lake/lake_state.h"
 #include "lake/manifest.h"
@@ -743,7 +744,7 @@ int compact_run(const hdp_config *cfg, const compact_opts *o, volatile int *canc
     int rc = pg_open(&c.locks, cfg->dwh_dsn, NULL, NULL, e);
     if (rc != HDP_OK)
         hdp_err_prefix(e, "dwh (compaction's locks): ");
-    c.lake = rc == HDP_OK ? lake_open(cfg, e) : NULL;
+    c.lake = rc == HDP_OK ? lake_open_config(cfg, e) : NULL;
     if (rc == HDP_OK && c.lake == NULL)
         rc = HDP_ERR;
     int64_t closed = -1;

@@ -19,6 +19,7 @@
 #include "core/timeutil.h"
 #include "io/fsutil.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "lake/schema.h"
 
 #define MAX_TABLES 16
@@ -279,7 +280,7 @@ static int capture_init(void **ctx, const hdp_config *cfg, const stage_args *a, 
     snprintf(c->spool_dir, sizeof(c->spool_dir), "%s/spool/capture", cfg->var_dir);
     if (fs_mkdirs(c->spool_dir, e) != HDP_OK)
         return HDP_ERR;
-    c->lake = lake_open(cfg, e);
+    c->lake = lake_open_config(cfg, e);
     if (c->lake == NULL)
         return HDP_ERR;
     c->cdc = cdc_new(cfg->source_dsn, CDC_SLOT_LAKE, cfg->segment_seconds, &callbacks, c);

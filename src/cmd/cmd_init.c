@@ -12,6 +12,7 @@
 #include "core/speed_model.h"
 #include "io/clickhouse.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "io/pg.h"
 #include "io/redis.h"
 
@@ -183,7 +184,7 @@ static int init_dwh(const hdp_config *cfg, hdp_err *e)
 
 static int init_lake(const hdp_config *cfg, hdp_err *e)
 {
-    hdp_lake *lk = lake_open(cfg, e);
+    hdp_lake *lk = lake_open_config(cfg, e);
     if (lk == NULL)
         return HDP_ERR;
     int rc = lake_ensure(lk, e);

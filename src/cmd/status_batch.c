@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "io/pg.h"
 #include "lake/lake_state.h"
 #include "lake/schema.h"
@@ -105,7 +106,7 @@ void status_batch(const hdp_config *cfg, hdp_buf *json, hdp_buf *text, int *prob
 void status_lake(const hdp_config *cfg, hdp_buf *json, hdp_buf *text, int *problems)
 {
     hdp_err e;
-    hdp_lake *lk = lake_open(cfg, &e);
+    hdp_lake *lk = lake_open_config(cfg, &e);
     int64_t closed = -1, frontier = -1;
     int rc = lk ? capture_closed_segment(lk, &closed, &e) : HDP_ERR;
     if (rc == HDP_OK)

@@ -28,6 +28,7 @@
 #include "core/timeutil.h"
 #include "io/fsutil.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "io/pg.h"
 #include "lake/lake_state.h"
 #include "lake/manifest.h"
@@ -193,7 +194,7 @@ static int gc_unit(void *ctx, volatile int *cancel, stage_report *r, hdp_err *e)
     gc_counts n = {0};
     PGconn *c = NULL;
     int rc = pg_open(&c, g->cfg->dwh_dsn, NULL, NULL, e);
-    hdp_lake *lk = rc == HDP_OK ? lake_open(g->cfg, e) : NULL;
+    hdp_lake *lk = rc == HDP_OK ? lake_open_config(g->cfg, e) : NULL;
     if (rc == HDP_OK && lk == NULL)
         rc = HDP_ERR;
     int64_t now = floor_div(now_unix_us(), USEC_PER_SEC);

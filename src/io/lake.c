@@ -58,14 +58,13 @@ int lake_key_check(const char *key, int is_prefix, hdp_err *e)
     return HDP_OK;
 }
 
-hdp_lake *lake_open_opts(const hdp_config *cfg, const hdp_lake_opts *opts, hdp_err *e)
+hdp_lake *lake_open(const hdp_lake_conf *c, hdp_err *e)
 {
-    const char *url = cfg ? cfg->lake_url : NULL;
+    const char *url = c ? c->url : NULL;
     if (url == NULL || *url == '\0') {
         hdp_fail(e, "lake: HDP_LAKE_URL is empty");
         return NULL;
     }
-    hdp_lake_opts none = {0};
     for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
         const lake_backend *be = backends[i];
         size_t n = strlen(be->scheme);
@@ -73,7 +72,7 @@ hdp_lake *lake_open_opts(const hdp_config *cfg, const hdp_lake_opts *opts, hdp_e
             continue;
         hdp_lake *lk = xcalloc(1, sizeof(*lk));
         lk->be = be;
-        if (be->open(lk, url + n, cfg, opts ? opts : &none, e) != HDP_OK) {
+        if (be->open(lk, url + n, c, e) != HDP_OK) {
             lake_close(lk);
             return NULL;
         }
@@ -81,11 +80,6 @@ hdp_lake *lake_open_opts(const hdp_config *cfg, const hdp_lake_opts *opts, hdp_e
     }
     hdp_fail(e, "lake: HDP_LAKE_URL '%.200s' must start with file:// or s3://", url);
     return NULL;
-}
-
-hdp_lake *lake_open(const hdp_config *cfg, hdp_err *e)
-{
-    return lake_open_opts(cfg, NULL, e);
 }
 
 void lake_close(hdp_lake *lk)

@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 #include "core/buf.h"
-#include "core/config.h"
 #include "core/err.h"
 
 typedef struct hdp_lake hdp_lake;
@@ -37,12 +36,19 @@ typedef struct hdp_lake_opts {
     int backoff_ms;               /* first backoff, doubled per try, with jitter (100) */
 } hdp_lake_opts;
 
-/* Opens the lake named by cfg->lake_url (S3 settings from cfg). Does no I/O: a missing
- * folder or bucket shows at the first operation, or is created by lake_ensure(). NULL on a
- * bad URL, with e set. The caller closes the lake with lake_close(). */
-hdp_lake *lake_open(const hdp_config *cfg, hdp_err *e);
-/* Same, with tuning options (opts may be NULL). */
-hdp_lake *lake_open_opts(const hdp_config *cfg, const hdp_lake_opts *opts, hdp_err *e);
+/* What opening a lake takes: its URL and, for s3://, the server and keys (the names are the
+ * configuration's: HDP_LAKE_URL, HDP_S3_*, for messages). lake/lake_conf.h fills one from
+ * the configuration. */
+typedef struct hdp_lake_conf {
+    const char *url; /* file:///path or s3://bucket/prefix */
+    const char *s3_endpoint, *s3_region, *s3_access_key, *s3_secret_key;
+    hdp_lake_opts tuning;
+} hdp_lake_conf;
+
+/* Opens the lake named by c->url. Does no I/O: a missing folder or bucket shows at the first
+ * operation, or is created by lake_ensure(). NULL on a bad URL, with e set. The caller
+ * closes the lake with lake_close(). */
+hdp_lake *lake_open(const hdp_lake_conf *c, hdp_err *e);
 void lake_close(hdp_lake *lk); /* NULL is a no-op */
 
 /* Makes the lake usable: file: creates the root folder (mkdir -p); S3: creates the bucket

@@ -36,8 +36,7 @@ static char *path_of(const file_lake *fl, const char *key)
 
 /* ------------------------------------------------------------------ open/close */
 
-static int file_open(hdp_lake *lk, const char *rest, const hdp_config *cfg, const hdp_lake_opts *o,
-                     hdp_err *e)
+static int file_open(hdp_lake *lk, const char *rest, const hdp_lake_conf *cfg, hdp_err *e)
 {
     hdp_buf root = HDP_BUF_INIT;
     if (*rest == '\0')

@@ -10,8 +10,7 @@
 typedef struct lake_backend {
     const char *scheme; /* "file://" or "s3://" */
     /* Parses the URL's rest (after the scheme) and fills lk->impl and lk->desc. */
-    int (*open)(hdp_lake *lk, const char *rest, const hdp_config *cfg, const hdp_lake_opts *o,
-                hdp_err *e);
+    int (*open)(hdp_lake *lk, const char *rest, const hdp_lake_conf *c, hdp_err *e);
     void (*close)(hdp_lake *lk);
     int (*ensure)(hdp_lake *lk, hdp_err *e);
     int (*put)(hdp_lake *lk, const char *key, const void *data, size_t len, hdp_err *e);

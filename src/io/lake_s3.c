@@ -55,9 +55,9 @@ static int bucket_check_name(const char *b, size_t n, hdp_err *e)
     return HDP_OK;
 }
 
-static int s3l_open(hdp_lake *lk, const char *rest, const hdp_config *cfg, const hdp_lake_opts *o,
-                    hdp_err *e)
+static int s3l_open(hdp_lake *lk, const char *rest, const hdp_lake_conf *cfg, hdp_err *e)
 {
+    const hdp_lake_opts *o = &cfg->tuning;
     const char *slash = strchr(rest, '/');
     size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
     if (bucket_check_name(rest, blen, e) != HDP_OK)

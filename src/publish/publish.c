@@ -21,6 +21,7 @@
 #include "core/speed_model.h"
 #include "core/timeutil.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "io/pg.h"
 #include "io/redis.h"
 #include "lake/lake_state.h"
@@ -39,7 +40,7 @@ static int publish_init(void **ctx, const hdp_config *cfg, const stage_args *a, 
     *ctx = p;
     p->cfg = cfg;
     p->redis = redis_new(&cfg->redis, 5000);
-    p->lake = lake_open(cfg, e);
+    p->lake = lake_open_config(cfg, e);
     return p->lake ? HDP_OK : HDP_ERR;
 }
 

@@ -29,6 +29,7 @@
 #include "core/timeutil.h"
 #include "format/jsonl.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "io/pg.h"
 #include "io/redis.h"
 #include "lake/lake_state.h"
@@ -367,7 +368,7 @@ int speed_rebuild(const hdp_config *cfg, long wait_s, speed_rebuild_stats *out, 
     speed_batch_init(&r.discard);
     hdp_redis *redis = redis_new(&cfg->redis, 30000);
     int rc = pg_open(&r.src, cfg->source_dsn, NULL, NULL, e);
-    r.lake = rc == HDP_OK ? lake_open(cfg, e) : NULL;
+    r.lake = rc == HDP_OK ? lake_open_config(cfg, e) : NULL;
     if (rc == HDP_OK && r.lake == NULL)
         rc = HDP_ERR;
     redisReply *ping = NULL;

@@ -10,6 +10,7 @@
 #include "core/timeutil.h"
 #include "format/copytext.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 #include "io/pg.h"
 
 #define VAULT_LOCK_KEY "7233011"  /* pg_try_advisory_xact_lock: one vault load at a time */
@@ -575,7 +576,7 @@ int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e)
     l.cfg = cfg;
     l.st = st;
     l.obj = (hdp_buf)HDP_BUF_INIT;
-    l.lake = lake_open(cfg, e);
+    l.lake = lake_open_config(cfg, e);
     if (l.lake == NULL)
         return HDP_ERR;
     int rc = plan_from_lake(&l, e);

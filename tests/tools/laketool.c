@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "io/lake.h"
+#include "lake/lake_conf.h"
 
 static unsigned long long env_num(const char *name)
 {
@@ -113,7 +114,9 @@ int main(int argc, char **argv)
         .max_tries = (int)env_num("HDP_S3_MAX_TRIES"),
         .backoff_ms = (int)env_num("HDP_S3_BACKOFF_MS"),
     };
-    hdp_lake *lk = lake_open_opts(&cfg, &o, &e);
+    hdp_lake_conf lc = lake_conf_of(&cfg);
+    lc.tuning = o;
+    hdp_lake *lk = lake_open(&lc, &e);
     int rc = lk ? run(lk, argc, argv, &e) : HDP_ERR;
     int code = 0;
     if (rc == 2) {

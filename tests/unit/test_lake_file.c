@@ -13,7 +13,7 @@
 typedef struct fixture {
     char dir[64];
     char url[96];
-    hdp_config cfg;
+    hdp_lake_conf cfg;
     hdp_lake *lk;
 } fixture;
 
@@ -24,7 +24,7 @@ static int setup(void **state)
     if (mkdtemp(f->dir) == NULL)
         return -1;
     snprintf(f->url, sizeof(f->url), "file://%s/root", f->dir);
-    f->cfg.lake_url = f->url;
+    f->cfg.url = f->url;
     hdp_err e = {{0}};
     f->lk = lake_open(&f->cfg, &e);
     if (f->lk == NULL || lake_ensure(f->lk, &e) != HDP_OK)
@@ -279,9 +279,9 @@ static void test_open_urls(void **state)
 {
     (void)state;
     hdp_err e = {{0}};
-    hdp_config cfg;
+    hdp_lake_conf cfg;
     memset(&cfg, 0, sizeof(cfg));
-    cfg.lake_url = "file://./var/lake";
+    cfg.url = "file://./var/lake";
     hdp_lake *lk = lake_open(&cfg, &e);
     assert_non_null(lk);
     char cwd[1024];
@@ -290,18 +290,18 @@ static void test_open_urls(void **state)
     snprintf(want, sizeof(want), "file://%s/var/lake", cwd);
     assert_string_equal(lake_describe(lk), want);
     lake_close(lk);
-    cfg.lake_url = "file:///abs/path/";
+    cfg.url = "file:///abs/path/";
     lk = lake_open(&cfg, &e);
     assert_non_null(lk);
     assert_string_equal(lake_describe(lk), "file:///abs/path");
     lake_close(lk);
-    cfg.lake_url = "ftp://x";
+    cfg.url = "ftp://x";
     assert_null(lake_open(&cfg, &e));
     assert_non_null(strstr(e.msg, "file://"));
-    cfg.lake_url = "s3://Bad_Bucket";
+    cfg.url = "s3://Bad_Bucket";
     assert_null(lake_open(&cfg, &e));
     assert_non_null(strstr(e.msg, "bucket"));
-    cfg.lake_url = "s3://good-bucket/p";
+    cfg.url = "s3://good-bucket/p";
     cfg.s3_access_key = "";
     assert_null(lake_open(&cfg, &e)); /* S3 without keys is a clear error */
     assert_non_null(strstr(e.msg, "HDP_S3_ACCESS_KEY"));
