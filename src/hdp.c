@@ -10,8 +10,8 @@ const hdp_command hdp_commands[] = {
      .run = cmd_init,
      .summary =
          "Create databases, schemas, publication, slots and ClickHouse's marts (idempotent).",
-     .usage =
-         "Options:\n  --drop-slots   drop hdp's replication slots first (they hold WAL back)\n"},
+     .usage = "",
+     .opts = cmd_init_opts},
     {.name = "up",
      .run = cmd_up,
      .summary = "Run the whole platform locally: private services, then every part, supervised.",
@@ -19,25 +19,21 @@ const hdp_command hdp_commands[] = {
          "Starts a private PostgreSQL, Redis and ClickHouse under HDP_VAR_DIR, runs `hdp init`,\n"
          "then speed, capture, scheduler (the batch DAG every HDP_BATCH_INTERVAL s) and serve\n"
          "(the portal and API), and a live order stream with --generate-rate.\n"
-         "Options:\n  --generate-rate R   also place R orders a second\n"
-         "  --no-services       do not start PostgreSQL, Redis and ClickHouse (use the configured\n"
-         "                      ones)\n"
-         "  --no-init           do not run `hdp init` first\n"
          "Data and one log per process under HDP_VAR_DIR (pg/, redis/, clickhouse/, run/, log/,\n"
          "lake/). ClickHouse listens on the port of HDP_CLICKHOUSE_URL (native TCP: that port +\n"
          "877); with HDP_CLICKHOUSE_URL empty it is not started.\n"
          "Children exiting unexpectedly are restarted with backoff (1 s doubling to 30 s).\n"
          "Ctrl-C stops everything it started. After a kill -9 of `hdp up`, PostgreSQL (run by\n"
-         "pg_ctl) keeps running; the next `hdp up` reuses it.\n"},
+         "pg_ctl) keeps running; the next `hdp up` reuses it.\n",
+     .opts = cmd_up_opts},
     {.name = "generate",
      .run = cmd_generate,
      .summary = "Write a realistic shop workload into the source database.",
      .usage =
-         "Options:\n  --orders N --days D   backfill N orders paid over the last D days (D: 30)\n"
-         "  --rate R --duration S place R orders a second for S seconds (0: until stopped)\n"
-         "  --seed S              deterministic for a given seed (default 1)\n"
-         "  --customers N         customers to create when fewer exist (default 5000)\n"
-         "  --products N          products to create when fewer exist (default 500)\n"},
+         "Either a backfill (--orders N [--days D]) or a live stream (--rate R [--duration S]).\n"
+         "Live orders are later shipped, delivered or refunded (~3 %); customers move and\n"
+         "products change price, as a shop's data does.\n",
+     .opts = cmd_generate_opts},
     {.name = "capture",
      .run = cmd_capture,
      .summary = "Stream changes from slot hdp_lake into the raw zone of the lake (JSON Lines).",
@@ -101,18 +97,22 @@ const hdp_command hdp_commands[] = {
     {.name = "status",
      .run = cmd_status,
      .summary = "Show consumers' replication lag and the health of each service.",
-     .usage = "Options:\n  --json   machine-readable output\n"},
+     .usage = "Exit 1 when something needs attention (a service down, a failed task, a blocked\n"
+              "lake table, the speed layer stopped).\n",
+     .opts = cmd_status_opts},
     {.name = "reconcile",
      .run = cmd_reconcile,
      .summary =
          "Compare every answer the API serves with ground truth computed by SQL on the source.",
-     .usage = "Options:\n  --url URL   API base URL (default http://HDP_HTTP_ADDR)\n"
-              "  --wait S    seconds to wait for the speed layer to catch up (default 60)\n"
-              "Exits 1 on any mismatch.\n"},
+     .usage = "Every day, city, category and hour the API serves against SQL on the source, and\n"
+              "the ClickHouse facts against the vault, segment by segment. Exits 1 on any\n"
+              "mismatch.\n",
+     .opts = cmd_reconcile_opts},
     {.name = "config",
      .run = cmd_config,
      .summary = "Print the effective configuration (secrets masked).",
-     .usage = "Options:\n  --markdown   print the README table of variables\n"},
+     .usage = "",
+     .opts = cmd_config_opts},
     {.name = NULL},
 };
 

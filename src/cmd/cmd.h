@@ -24,6 +24,12 @@ typedef struct hdp_command {
 extern const cmd_opt cmd_run_opts[];
 extern const cmd_opt cmd_scheduler_opts[];
 extern const cmd_opt cmd_rebuild_opts[];
+extern const cmd_opt cmd_init_opts[];
+extern const cmd_opt cmd_up_opts[];
+extern const cmd_opt cmd_generate_opts[];
+extern const cmd_opt cmd_status_opts[];
+extern const cmd_opt cmd_reconcile_opts[];
+extern const cmd_opt cmd_config_opts[];
 
 /* Set by SIGINT/SIGTERM; long-running commands poll it and stop cleanly. */
 extern volatile int hdp_stop_requested;

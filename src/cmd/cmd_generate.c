@@ -1,6 +1,7 @@
 /* cmd_generate.c — `hdp generate`: options, connection, progress and summary lines. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,78 +16,66 @@
 #define MAX_RATE   1000000.0
 #define MAX_DIMS   INT64_C(100000000)
 
+/* The options as parsed; -1 (NULL for rate) marks one not given. */
 typedef struct gen_args {
-    gen_options opt;
-    int have_orders, have_days, have_rate, have_duration;
+    long orders, days, duration, seed, customers, products;
+    const char *rate;
 } gen_args;
 
-/* Parses a whole decimal integer in [lo, hi]; 0 or -1. */
-static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
+const cmd_opt cmd_generate_opts[] = {
+    {"--orders", OPT_INT, "N", 1, MAX_ORDERS, OPT_AT(gen_args, orders),
+     "backfill N orders paid over the last --days"},
+    {"--days", OPT_INT, "D", 1, MAX_DAYS, OPT_AT(gen_args, days),
+     "days the backfill spreads over (default 30)"},
+    {"--rate", OPT_STR, "R", 0, 0, OPT_AT(gen_args, rate),
+     "place R orders a second (a positive number, up to 1000000)"},
+    {"--duration", OPT_INT, "S", 0, 315360000, OPT_AT(gen_args, duration),
+     "with --rate: for S seconds (0, the default: until stopped)"},
+    {"--seed", OPT_INT, "S", 0, LONG_MAX, OPT_AT(gen_args, seed),
+     "deterministic for a given seed (default 1)"},
+    {"--customers", OPT_INT, "N", 1, MAX_DIMS, OPT_AT(gen_args, customers),
+     "customers to create when fewer exist (default 5000)"},
+    {"--products", OPT_INT, "N", 1, MAX_DIMS, OPT_AT(gen_args, products),
+     "products to create when fewer exist (default 500)"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
 
-/* Fills a from argv; on a usage error writes one line into e and returns HDP_ERR. */
-static int parse_args(int argc, char **argv, gen_args *a, hdp_err *e)
+/* Fills o from argv (the table, then the rules between options). Returns the exit code:
+ * EXIT_OK, or EXIT_USAGE after one line on stderr. */
+static int parse_args(int argc, char **argv, gen_options *o, int *backfill)
 {
-    memset(a, 0, sizeof(*a));
-    a->opt.seed = 1;
-    a->opt.customers = 5000;
-    a->opt.products = 500;
-    a->opt.days = 30;
-    for (int i = 1; i < argc; i++) {
-        const char *name = argv[i];
-        if (strncmp(name, "--", 2) != 0)
-            return hdp_fail(e, "unexpected argument '%s'", name);
-        if (i + 1 >= argc)
-            return hdp_fail(e, "%s needs a value", name);
-        const char *v = argv[++i];
-        int64_t n = 0;
-        int bad = 0;
-        if (strcmp(name, "--orders") == 0) {
-            bad = parse_i64(v, 1, MAX_ORDERS, &a->opt.orders);
-            a->have_orders = 1;
-        } else if (strcmp(name, "--days") == 0) {
-            bad = parse_i64(v, 1, MAX_DAYS, &a->opt.days);
-            a->have_days = 1;
-        } else if (strcmp(name, "--rate") == 0) {
-            char *end;
-            errno = 0;
-            a->opt.rate = strtod(v, &end);
-            bad = errno != 0 || end == v || *end != '\0' || !(a->opt.rate > 0) ||
-                  a->opt.rate > MAX_RATE;
-            a->have_rate = 1;
-        } else if (strcmp(name, "--duration") == 0) {
-            bad = parse_i64(v, 0, INT64_C(315360000), &a->opt.duration);
-            a->have_duration = 1;
-        } else if (strcmp(name, "--seed") == 0) {
-            bad = parse_i64(v, 0, INT64_MAX, &n);
-            a->opt.seed = (uint64_t)n;
-        } else if (strcmp(name, "--customers") == 0) {
-            bad = parse_i64(v, 1, MAX_DIMS, &a->opt.customers);
-        } else if (strcmp(name, "--products") == 0) {
-            bad = parse_i64(v, 1, MAX_DIMS, &a->opt.products);
-        } else {
-            return hdp_fail(e, "unknown option '%s'", name);
-        }
-        if (bad)
-            return hdp_fail(e, "bad value '%s' for %s", v, name);
+    gen_args a = {-1, -1, -1, -1, -1, -1, NULL};
+    int npos = 0;
+    int code = opts_parse("generate", cmd_generate_opts, argc, argv, &a, NULL, 0, &npos);
+    if (code != EXIT_OK)
+        return code;
+    memset(o, 0, sizeof(*o));
+    o->seed = a.seed >= 0 ? (uint64_t)a.seed : 1;
+    o->customers = a.customers > 0 ? a.customers : 5000;
+    o->products = a.products > 0 ? a.products : 500;
+    o->days = a.days > 0 ? a.days : 30;
+    o->orders = a.orders > 0 ? a.orders : 0;
+    o->duration = a.duration >= 0 ? a.duration : 0;
+    const char *why = NULL;
+    if (a.rate) {
+        char *end;
+        errno = 0;
+        o->rate = strtod(a.rate, &end);
+        if (errno != 0 || end == a.rate || *end != '\0' || !(o->rate > 0) || o->rate > MAX_RATE)
+            why = "--rate needs a positive number up to 1000000";
     }
-    if (a->have_orders && a->have_rate)
-        return hdp_fail(e, "--orders (backfill) and --rate (live) exclude each other");
-    if (!a->have_orders && !a->have_rate)
-        return hdp_fail(e, "give --orders N --days D (backfill) or --rate R (live)");
-    if (a->have_orders && a->have_duration)
-        return hdp_fail(e, "--duration goes with --rate, not --orders");
-    if (a->have_rate && a->have_days)
-        return hdp_fail(e, "--days goes with --orders, not --rate");
-    return HDP_OK;
+    if (why == NULL && a.orders > 0 && a.rate)
+        why = "--orders (backfill) and --rate (live) exclude each other";
+    if (why == NULL && a.orders < 0 && !a.rate)
+        why = "give --orders N --days D (backfill) or --rate R (live)";
+    if (why == NULL && a.orders > 0 && a.duration >= 0)
+        why = "--duration goes with --rate, not --orders";
+    if (why == NULL && a.rate && a.days > 0)
+        why = "--days goes with --orders, not --rate";
+    if (why)
+        return cmd_error(EXIT_USAGE, "generate", "%s (see 'hdp generate --help')", why);
+    *backfill = a.orders > 0;
+    return EXIT_OK;
 }
 
 static void on_progress(const gen_stats *st, void *arg)
@@ -116,25 +105,26 @@ static void print_summary(const gen_stats *st)
 
 int cmd_generate(int argc, char **argv, hdp_config *cfg)
 {
-    gen_args a;
+    gen_options opt;
+    int backfill = 0;
+    int code = parse_args(argc, argv, &opt, &backfill);
+    if (code != EXIT_OK)
+        return code;
     hdp_err e;
-    if (parse_args(argc, argv, &a, &e) != HDP_OK)
-        return cmd_error(EXIT_USAGE, argv[0], "%s (see 'hdp generate --help')", e.msg);
-
     cmd_install_stop_handlers();
-    a.opt.stop = &hdp_stop_requested;
-    a.opt.progress = on_progress;
+    opt.stop = &hdp_stop_requested;
+    opt.progress = on_progress;
 
     PGconn *c = pg_connect(cfg->source_dsn, NULL, NULL, &e);
     if (c == NULL)
         return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
     gen_stats st;
-    int rc = gen_run(c, &a.opt, &st, &e);
+    int rc = gen_run(c, &opt, &st, &e);
     PQfinish(c);
     if (rc != HDP_OK)
         return cmd_error(EXIT_RUNTIME, argv[0], "%s", e.msg);
     print_summary(&st);
-    if (st.interrupted && a.have_orders)
+    if (st.interrupted && backfill)
         return cmd_error(EXIT_RUNTIME, argv[0], "stopped after %" PRId64 " of %" PRId64 " orders",
                          st.orders, st.target);
     return EXIT_OK;

@@ -241,15 +241,24 @@ static int init_clickhouse(const hdp_config *cfg, hdp_err *e)
     return rc == HDP_OK ? HDP_OK : HDP_ERR;
 }
 
+typedef struct init_args {
+    int drop_slots;
+} init_args;
+
+const cmd_opt cmd_init_opts[] = {
+    {"--drop-slots", OPT_FLAG, NULL, 0, 0, OPT_AT(init_args, drop_slots),
+     "drop hdp's replication slots first (they hold WAL back)"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
+
 int cmd_init(int argc, char **argv, hdp_config *cfg)
 {
-    int drop_slots = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--drop-slots") == 0)
-            drop_slots = 1;
-        else
-            return cmd_error(EXIT_USAGE, argv[0], "unknown option '%s'", argv[i]);
-    }
+    init_args a = {0};
+    int npos = 0;
+    int code = opts_parse("init", cmd_init_opts, argc, argv, &a, NULL, 0, &npos);
+    if (code != EXIT_OK)
+        return code;
+    int drop_slots = a.drop_slots;
     hdp_err e;
     char shop[128], dwh[128];
     dsn_dbname(cfg->source_dsn, "shop", shop, sizeof(shop));

@@ -207,19 +207,32 @@ static void show(const char *key, int64_t api, int64_t truth)
     printf("MISMATCH %s: api %s, source %s\n", k, a, t);
 }
 
+typedef struct reconcile_args {
+    const char *url;
+    long wait;
+} reconcile_args;
+
+const cmd_opt cmd_reconcile_opts[] = {
+    {"--url", OPT_STR, "URL", 0, 0, OPT_AT(reconcile_args, url),
+     "API base URL (default http://HDP_HTTP_ADDR)"},
+    {"--wait", OPT_INT, "SECONDS", 0, 86400, OPT_AT(reconcile_args, wait),
+     "how long to wait for the speed layer to catch up (default 60)"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
+
 int cmd_reconcile(int argc, char **argv, hdp_config *cfg)
 {
+    reconcile_args a = {.wait = 60};
+    int npos = 0;
+    int code = opts_parse("reconcile", cmd_reconcile_opts, argc, argv, &a, NULL, 0, &npos);
+    if (code != EXIT_OK)
+        return code;
     char base[512];
-    long wait_s = 60;
-    snprintf(base, sizeof(base), "http://%s:%d", cfg->http_host, cfg->http_port);
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--url") == 0 && i + 1 < argc)
-            snprintf(base, sizeof(base), "%s", argv[++i]);
-        else if (strcmp(argv[i], "--wait") == 0 && i + 1 < argc)
-            wait_s = atol(argv[++i]);
-        else
-            return cmd_error(EXIT_USAGE, argv[0], "unknown option '%s'", argv[i]);
-    }
+    long wait_s = a.wait;
+    if (a.url)
+        snprintf(base, sizeof(base), "%s", a.url);
+    else
+        snprintf(base, sizeof(base), "http://%s:%d", cfg->http_host, cfg->http_port);
     hdp_err e;
     PGconn *c = pg_connect(cfg->source_dsn, NULL, NULL, &e);
     if (c == NULL)

@@ -140,15 +140,23 @@ static void check_clickhouse(const hdp_config *cfg, svc *s)
     ch_close(c);
 }
 
+typedef struct status_args {
+    int json;
+} status_args;
+
+const cmd_opt cmd_status_opts[] = {
+    {"--json", OPT_FLAG, NULL, 0, 0, OPT_AT(status_args, json), "machine-readable output"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
+
 int cmd_status(int argc, char **argv, hdp_config *cfg)
 {
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else
-            return cmd_error(EXIT_USAGE, argv[0], "unknown option '%s'", argv[i]);
-    }
+    status_args a = {0};
+    int npos = 0;
+    int code = opts_parse("status", cmd_status_opts, argc, argv, &a, NULL, 0, &npos);
+    if (code != EXIT_OK)
+        return code;
+    int json = a.json;
     svc source = {.name = "source"}, dwh = {.name = "dwh"}, redis = {.name = "redis"};
     svc clickhouse = {.name = "clickhouse"};
     PGconn *src = NULL;

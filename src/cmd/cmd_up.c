@@ -52,25 +52,26 @@ typedef struct up_stack {
 
 /* ---------------------------------------------------------------- options */
 
+const cmd_opt cmd_up_opts[] = {
+    {"--generate-rate", OPT_STR, "R", 0, 0, OPT_AT(up_opts, rate), "also place R orders a second"},
+    {"--no-services", OPT_FLAG, NULL, 0, 0, OPT_AT(up_opts, no_services),
+     "do not start PostgreSQL, Redis and ClickHouse (use the configured ones)"},
+    {"--no-init", OPT_FLAG, NULL, 0, 0, OPT_AT(up_opts, no_init), "do not run `hdp init` first"},
+    {NULL, 0, NULL, 0, 0, 0, NULL},
+};
+
 static int parse_opts(int argc, char **argv, up_opts *o)
 {
     memset(o, 0, sizeof(*o));
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--no-services") == 0) {
-            o->no_services = 1;
-        } else if (strcmp(a, "--no-init") == 0) {
-            o->no_init = 1;
-        } else if (strcmp(a, "--generate-rate") == 0 || strncmp(a, "--generate-rate=", 16) == 0) {
-            const char *v = a[15] == '=' ? a + 16 : (i + 1 < argc ? argv[++i] : NULL);
-            char *end = NULL;
-            double r = v ? strtod(v, &end) : 0;
-            if (v == NULL || end == v || *end != '\0' || !(r > 0) || r > 1e6)
-                return cmd_error(EXIT_USAGE, "up", "--generate-rate needs a positive number");
-            o->rate = v;
-        } else {
-            return cmd_error(EXIT_USAGE, "up", "unknown option '%s' (see 'hdp up --help')", a);
-        }
+    int npos = 0;
+    int code = opts_parse("up", cmd_up_opts, argc, argv, o, NULL, 0, &npos);
+    if (code != EXIT_OK)
+        return code;
+    if (o->rate) {
+        char *end = NULL;
+        double r = strtod(o->rate, &end);
+        if (end == o->rate || *end != '\0' || !(r > 0) || r > 1e6)
+            return cmd_error(EXIT_USAGE, "up", "--generate-rate needs a positive number");
     }
     return EXIT_OK;
 }
