@@ -145,12 +145,18 @@ static int build_partition(marts *m, int64_t p, int64_t through, int64_t *orders
         rc = ch_exec(m->ch, "TRUNCATE TABLE fact_order_line_stage", &idem, e);
     hdp_buf q = HDP_BUF_INIT;
     if (rc == HDP_OK) {
-        marts_sql_orders(&q, lo, hi, m->build);
+        marts_sql_net(&q, lo, hi);
+        if (pg_exec_script(m->pg, q.data, e) != HDP_OK)
+            rc = pg_conn_lost(m->pg) ? HDP_RETRY : HDP_ERR;
+    }
+    if (rc == HDP_OK) {
+        buf_reset(&q);
+        marts_sql_orders(&q, m->build);
         rc = copy_into(m, q.data, "fact_order_stage", orders, e);
     }
     if (rc == HDP_OK) {
         buf_reset(&q);
-        marts_sql_lines(&q, lo, hi, m->build);
+        marts_sql_lines(&q, m->build);
         rc = copy_into(m, q.data, "fact_order_line_stage", lines, e);
     }
     buf_free(&q);

@@ -15,10 +15,15 @@
 
 #include "core/buf.h"
 
-/* The netted events of orders with a version in [lo, hi], as CTEs ending in `net`. */
-static void net_events(hdp_buf *q, int64_t lo, int64_t hi)
+/* The netted events of orders with a version in [lo, hi], into the session's temp table
+ * marts_net (replaced), analyzed: both COPYs of a partition read it, so the window over the
+ * orders' versions runs once, both see the same vault, and the planner knows its size (a CTE
+ * is estimated at a few rows, which chose nested loops over 200,000-row joins). */
+void marts_sql_net(hdp_buf *q, int64_t lo, int64_t hi)
 {
     buf_printf(q,
+               "DROP TABLE IF EXISTS pg_temp.marts_net;"
+               "CREATE TEMP TABLE marts_net AS "
                "WITH touched AS ("
                " SELECT DISTINCT hk_order FROM vault.sat_order"
                " WHERE source_segment BETWEEN %" PRId64 " AND %" PRId64 "), ver AS ("
@@ -45,41 +50,39 @@ static void net_events(hdp_buf *q, int64_t lo, int64_t hi)
                "), net AS ("
                " SELECT hk_order, segment, event, t, city, total, sum(sign)::int AS n"
                " FROM ev GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(sign) <> 0"
-               ")",
+               ")"
+               " SELECT n.*, h.order_id, coalesce(hc.customer_id, 0) AS customer_id"
+               " FROM net n JOIN vault.hub_order h USING (hk_order)"
+               " LEFT JOIN vault.link_order_customer loc ON loc.hk_order = n.hk_order"
+               " LEFT JOIN vault.hub_customer hc ON hc.hk_customer = loc.hk_customer;"
+               "ANALYZE marts_net",
                lo, hi, lo, hi);
 }
 
 /* The time columns of ClickHouse's rows: event_time, day, hour (and minute of the day). */
 #define UTC_T "(n.t AT TIME ZONE 'UTC')"
 
-void marts_sql_orders(hdp_buf *q, int64_t lo, int64_t hi, int64_t build)
+void marts_sql_orders(hdp_buf *q, int64_t build)
 {
-    buf_puts(q, "COPY (");
-    net_events(q, lo, hi);
-    buf_puts(q, " SELECT n.segment, CASE n.event WHEN 1 THEN 'paid' ELSE 'refunded' END,"
+    buf_puts(q, "COPY (SELECT n.segment, CASE n.event WHEN 1 THEN 'paid' ELSE 'refunded' END,"
                 " to_char(" UTC_T ", 'YYYY-MM-DD HH24:MI:SS'), to_char(" UTC_T ", 'YYYY-MM-DD'),"
                 " extract(hour FROM " UTC_T ")::int,"
                 " (extract(hour FROM " UTC_T ") * 60 + extract(minute FROM " UTC_T "))::int,"
-                " coalesce(n.city, ''), coalesce(hc.customer_id, 0), h.order_id,"
+                " coalesce(n.city, ''), n.customer_id, n.order_id,"
                 " n.n * CASE n.event WHEN 1 THEN n.total ELSE -n.total END,"
                 " CASE n.event WHEN 1 THEN n.n ELSE 0 END,"
                 " CASE n.event WHEN 2 THEN n.n ELSE 0 END,");
     buf_printf(q, " %" PRId64, build);
-    buf_puts(q, " FROM net n JOIN vault.hub_order h USING (hk_order)"
-                " LEFT JOIN vault.link_order_customer loc ON loc.hk_order = n.hk_order"
-                " LEFT JOIN vault.hub_customer hc ON hc.hk_customer = loc.hk_customer"
-                ") TO STDOUT");
+    buf_puts(q, " FROM marts_net n) TO STDOUT");
 }
 
-void marts_sql_lines(hdp_buf *q, int64_t lo, int64_t hi, int64_t build)
+void marts_sql_lines(hdp_buf *q, int64_t build)
 {
-    buf_puts(q, "COPY (");
-    net_events(q, lo, hi);
-    buf_puts(q, ", line AS ("
+    buf_puts(q, "COPY (WITH line AS ("
                 " SELECT DISTINCT ON (x.hk_order_product) x.hk_order_product, x.quantity,"
                 " x.unit_price, x.is_deleted FROM vault.sat_order_line x"
                 " JOIN vault.link_order_product l ON l.hk_order_product = x.hk_order_product"
-                " WHERE l.hk_order IN (SELECT hk_order FROM net)"
+                " WHERE l.hk_order IN (SELECT hk_order FROM marts_net)"
                 " ORDER BY x.hk_order_product, x.load_dts DESC"
                 "), cat AS ("
                 " SELECT DISTINCT ON (y.hk_product) y.hk_product, y.category"
@@ -93,20 +96,16 @@ void marts_sql_lines(hdp_buf *q, int64_t lo, int64_t hi, int64_t build)
                 " AND NOT sl.is_deleted"
                 " JOIN vault.hub_product hp ON hp.hk_product = lop.hk_product"
                 " LEFT JOIN cat c ON c.hk_product = lop.hk_product"
-                " WHERE lop.hk_order IN (SELECT hk_order FROM net)"
+                " WHERE lop.hk_order IN (SELECT hk_order FROM marts_net)"
                 ")"
                 " SELECT n.segment, CASE n.event WHEN 1 THEN 'paid' ELSE 'refunded' END,"
                 " to_char(" UTC_T ", 'YYYY-MM-DD HH24:MI:SS'), to_char(" UTC_T ", 'YYYY-MM-DD'),"
                 " extract(hour FROM " UTC_T ")::int, coalesce(n.city, ''), l.category,"
-                " coalesce(hc.customer_id, 0), l.product_id, h.order_id, l.line_no,"
+                " n.customer_id, l.product_id, n.order_id, l.line_no,"
                 " n.n * CASE n.event WHEN 1 THEN l.amount ELSE -l.amount END,"
                 " CASE WHEN n.event = 1 AND l.nth = 1 THEN n.n ELSE 0 END,");
     buf_printf(q, " %" PRId64, build);
-    buf_puts(q, " FROM net n JOIN lines l USING (hk_order)"
-                " JOIN vault.hub_order h ON h.hk_order = n.hk_order"
-                " LEFT JOIN vault.link_order_customer loc ON loc.hk_order = n.hk_order"
-                " LEFT JOIN vault.hub_customer hc ON hc.hk_customer = loc.hk_customer"
-                ") TO STDOUT");
+    buf_puts(q, " FROM marts_net n JOIN lines l USING (hk_order)) TO STDOUT");
 }
 
 void marts_sql_partitions(hdp_buf *q, int64_t lo, int64_t hi)

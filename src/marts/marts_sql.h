@@ -11,10 +11,13 @@
 /* Segments per ClickHouse partition: PARTITION BY intDiv(segment, 64) in 10_facts.sql. */
 #define MARTS_PARTITION_SEGMENTS 64
 
-/* COPY (...) TO STDOUT of the fact_order rows of segments [lo, hi], stamped with build. */
-void marts_sql_orders(hdp_buf *q, int64_t lo, int64_t hi, int64_t build);
-/* COPY (...) TO STDOUT of the fact_order_line rows of segments [lo, hi], stamped with build. */
-void marts_sql_lines(hdp_buf *q, int64_t lo, int64_t hi, int64_t build);
+/* Statements that fill the session's temp table marts_net with the netted money events of
+ * segments [lo, hi]; run before the two COPYs of the range, on the same connection. */
+void marts_sql_net(hdp_buf *q, int64_t lo, int64_t hi);
+/* COPY (...) TO STDOUT of the fact_order rows of marts_net, stamped with build. */
+void marts_sql_orders(hdp_buf *q, int64_t build);
+/* COPY (...) TO STDOUT of the fact_order_line rows of marts_net, stamped with build. */
+void marts_sql_lines(hdp_buf *q, int64_t build);
 /* SELECT of the partitions (segment / 64) that hold vault versions in [lo, hi]. */
 void marts_sql_partitions(hdp_buf *q, int64_t lo, int64_t hi);
 
