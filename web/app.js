@@ -216,10 +216,20 @@
 
   /* ------------------------------------------------------------ Today */
 
-  let lastSummary = null;
+  let lastSummary = null, lastSummaryAt = null;
+
+  /* Figures that can no longer be refreshed stay, greyed, with when they were received. */
+  function markStale(stale) {
+    $('.cards').classList.toggle('stale', stale);
+    if (stale && lastSummary)
+      $('#freshness').textContent = 'These are the last figures received (' + hhmm(lastSummaryAt, true) +
+        ' UTC): they cannot be refreshed right now, see the banner above.';
+  }
 
   function showSummary(r) {
     lastSummary = r;
+    lastSummaryAt = new Date().toISOString();
+    $('.cards').classList.remove('stale');
     $('#today-date').textContent = r.date || r.from;
     $('#net-revenue').textContent = moneyStr(r.revenue);
     $('#paid').textContent = moneyStr(r.paid);
@@ -282,6 +292,8 @@
       } else if (!lastSummary) {
         for (const id of ['#net-revenue', '#paid', '#refunded', '#orders', '#refunds']) $(id).textContent = '—';
         $('#freshness').textContent = 'The figures cannot be computed right now (see the banner above).';
+      } else {
+        markStale(true);
       }
       if (minute.status === 'fulfilled') drawSeries('chart-minute', minute.value.points, false);
       if (hour.status === 'fulfilled') drawSeries('chart-hour', hour.value.points, true);
@@ -321,6 +333,7 @@
         let msg = 'unavailable';
         try { msg = JSON.parse(ev.data).error.message; } catch (e) { /* keep the word */ }
         setProblem('today', "Today's figures are unavailable: " + msg);
+        markStale(true);
         return;
       }
       startPolling(); /* the connection itself failed: EventSource retries, we poll meanwhile */
