@@ -9,7 +9,7 @@
 #   make lint       cppcheck + clang-format check
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60) on its corpus
 #   make fuzz-smoke the same for 20 s each (CI)
-#   make deps       install missing Debian packages and the test virtualenv
+#   make deps       install missing Debian packages, the test virtualenv and node_modules/
 
 .DEFAULT_GOAL := all
 CC      ?= cc
@@ -26,10 +26,18 @@ LIB_SRC  := $(filter-out src/hdp.c,$(SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 EMBED    := $(sort $(wildcard sql/postgres/*.sql sql/clickhouse/*.sql web/*.html web/*.css web/*.js web/*.json))
 
-# Files compiled into the binary (DDL, dashboard); regenerated when any of them changes.
-build/gen/embedded.c: $(EMBED) scripts/embed.sh
+# The portal's browser libraries, from npm (package.json, package-lock.json; `make deps` runs
+# npm ci). Compiled in as assets/<name>, served at /assets/<name>.
+VENDOR   := node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css \
+            node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css
+
+# Files compiled into the binary (DDL, portal, its libraries); regenerated when any changes.
+build/gen/embedded.c: $(EMBED) $(VENDOR) scripts/embed.sh
 	@mkdir -p $(@D)
-	scripts/embed.sh $@ $(EMBED)
+	@scripts/embed.sh $@ $(EMBED) $(foreach f,$(VENDOR),assets/$(notdir $(f))=$(f))
+
+node_modules/%:
+	@echo "$@ is missing: run 'make deps' (npm ci installs the portal's libraries)" >&2; exit 1
 
 # Build flavours share the source list; each gets its own object folder (and may name its
 # own compiler as the 4th argument).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what hdp needs to build, test and demo, and nothing that is already there.
-# Debian packages through apt (sudo when not root); test tools into ./.venv from PyPI.
+# Debian packages through apt (sudo when not root); test tools into ./.venv from PyPI; the
+# portal's browser libraries into ./node_modules from npm (package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,11 +11,15 @@ APT_PKGS=(build-essential pkg-config
   postgresql redis-server clickhouse-server clickhouse-client
   cppcheck clang-format wrk valgrind
   clang libclang-rt-dev  # clang + compiler-rt: libFuzzer and the sanitizers of `make fuzz`
-  prometheus)
+  prometheus
+  chromium)  # the portal's browser test (tests/integration/test_portal.py, Playwright)
 # prometheus: only for promtool (checks and unit-tests deploy/prometheus/alerts.yml); no
 # smaller Debian package has it (19 MB download, 94 MB installed). Its service is not used.
 
 missing=()
+# npm ci brings the portal's browser libraries (uPlot, Swagger UI). Debian's nodejs and npm
+# only when no npm is there: a Node.js from elsewhere carries its own npm.
+command -v npm >/dev/null || missing+=(nodejs npm)
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
@@ -39,4 +44,12 @@ if [ ! -f "$STAMP" ] || ! cmp -s "$REQ" "$STAMP"; then
   echo "deps: installing Python test tools" >&2
   .venv/bin/pip install -q --disable-pip-version-check -r "$REQ"
   cp "$REQ" "$STAMP"
+fi
+
+# node_modules/ as package-lock.json pins it: npm ci when the lockfile changed since the last
+# install (npm writes node_modules/.package-lock.json). Install scripts stay off: the dist
+# files are all the build needs.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "deps: installing the portal's libraries (npm ci)" >&2
+  SCARF_ANALYTICS=false npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes a C file that embeds the given files as byte arrays, looked up by path.
-# Usage: embed.sh OUT.c FILE...   (paths are stored as given, relative to the repo)
+# Usage: embed.sh OUT.c FILE|NAME=FILE...   (stored under NAME, else the path as given)
 set -euo pipefail
 out=$1; shift
 {
@@ -8,16 +8,16 @@ out=$1; shift
   echo '#include "core/embedded.h"'
   echo '#include <string.h>'
   i=0
-  for f in "$@"; do
+  for arg in "$@"; do
     echo "static const unsigned char f$i[] = {"
-    od -An -v -tx1 "$f" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
+    od -An -v -tx1 "${arg#*=}" | sed -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
     echo "0x00};"
     i=$((i+1))
   done
   echo 'static const struct { const char *name; const unsigned char *data; size_t len; } files[] = {'
   i=0
-  for f in "$@"; do
-    echo "  {\"$f\", f$i, sizeof(f$i) - 1},"
+  for arg in "$@"; do
+    echo "  {\"${arg%%=*}\", f$i, sizeof(f$i) - 1},"
     i=$((i+1))
   done
   echo '  {NULL, NULL, 0}};'

@@ -4,7 +4,9 @@
 #include "serve/pages.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/buf.h"
 #include "core/embedded.h"
@@ -46,37 +48,42 @@ char *serve_openapi_render(int auth)
     return out;
 }
 
-const char serve_docs_html[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\"><title>hdp API</title>"
-    "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
-    "pre{background:#f4f4f4;padding:1em;overflow:auto}code{background:#f4f4f4}</style>"
-    "</head><body><h1>hdp API</h1>"
-    "<p>JSON everywhere. Money is a string with two decimals; errors are "
-    "<code>{\"error\":{\"code\",\"message\"}}</code>. When HDP_API_TOKEN is set, /api/ needs "
-    "<code>Authorization: Bearer &lt;token&gt;</code>.</p><ul id=\"paths\"></ul>"
-    "<h2>OpenAPI document</h2><p><a href=\"/openapi.json\">/openapi.json</a></p>"
-    "<pre id=\"spec\">loading...</pre>"
-    "<script>fetch('/openapi.json').then(r=>r.json()).then(s=>{"
-    "document.getElementById('spec').textContent=JSON.stringify(s,null,2);"
-    "const ul=document.getElementById('paths');"
-    "for(const [p,ops] of Object.entries(s.paths)){for(const [m,op] of Object.entries(ops)){"
-    "const li=document.createElement('li');const a=document.createElement('a');a.href=p;"
-    "a.textContent=m.toUpperCase()+' '+p;li.appendChild(a);"
-    "li.appendChild(document.createTextNode(' \\u2014 '+(op.summary||'')));"
-    "const ps=(op.parameters||[]).map(x=>x.name).join(', ');"
-    "if(ps)li.appendChild(document.createTextNode(' (query: '+ps+')'));ul.appendChild(li);}}"
-    "}).catch(e=>{document.getElementById('spec').textContent=String(e);});</script>"
-    "</body></html>\n";
+serve_page serve_html(int docs)
+{
+    serve_page p = {NULL, 0, "text/html; charset=utf-8", "no-cache"};
+    p.body = embedded_get(docs ? "web/docs.html" : "web/index.html", &p.len);
+    if (p.body == NULL) /* cannot happen: the Makefile embeds web/ */
+        p.body = "", p.len = 0;
+    return p;
+}
 
-const char serve_index_html[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\"><title>hdp</title></head><body>"
-    "<h1>hdp</h1><p>Order analytics: batch + speed. The dashboard comes later.</p><ul>"
-    "<li><a href=\"/api/v1/revenue\">/api/v1/revenue</a></li>"
-    "<li><a href=\"/api/v1/revenue/timeseries\">/api/v1/revenue/timeseries</a></li>"
-    "<li><a href=\"/api/v1/revenue/by-city\">/api/v1/revenue/by-city</a></li>"
-    "<li><a href=\"/api/v1/revenue/by-category\">/api/v1/revenue/by-category</a></li>"
-    "<li><a href=\"/api/v1/cities/average-check\">/api/v1/cities/average-check</a></li>"
-    "<li>/api/v1/users/{id}/history (and /api/v1/user/{id}/history)</li>"
-    "<li><a href=\"/docs\">/docs</a> and <a href=\"/openapi.json\">/openapi.json</a></li>"
-    "<li><a href=\"/health\">/health</a>, <a href=\"/metrics\">/metrics</a></li>"
-    "</ul></body></html>\n";
+static const struct {
+    const char *ext;
+    const char *ctype;
+} asset_types[] = {
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+};
+
+int serve_asset(const char *name, serve_page *out)
+{
+    size_t n = strlen(name);
+    out->ctype = NULL;
+    for (size_t i = 0; i < sizeof(asset_types) / sizeof(asset_types[0]); i++) {
+        size_t el = strlen(asset_types[i].ext);
+        if (n > el && strcmp(name + n - el, asset_types[i].ext) == 0)
+            out->ctype = asset_types[i].ctype;
+    }
+    if (out->ctype == NULL || n > 200)
+        return 0;
+    char path[256];
+    snprintf(path, sizeof(path), "assets/%s", name);
+    out->cache = "public, max-age=86400"; /* pinned by package-lock.json */
+    out->body = embedded_get(path, &out->len);
+    if (out->body == NULL) {
+        snprintf(path, sizeof(path), "web/%s", name);
+        out->cache = "no-cache"; /* changes with the binary: revalidate */
+        out->body = embedded_get(path, &out->len);
+    }
+    return out->body != NULL;
+}

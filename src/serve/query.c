@@ -26,6 +26,7 @@ static const struct {
     {"/openapi.json", "openapi", EP_OPENAPI},
     {"/docs", "docs", EP_DOCS},
     {"/", "index", EP_INDEX},
+    {NULL, "asset", EP_ASSET},
 };
 
 /* Paths with an {id} segment: prefix, then one non-empty segment, then the suffix. */
@@ -37,6 +38,8 @@ static const struct {
     {"/api/v1/user/", EP_USER_HISTORY},
 };
 static const char history_suffix[] = "/history";
+/* Paths under it are files compiled into the binary (serve/pages.h). */
+static const char assets_prefix[] = "/assets/";
 
 /* The {id} segment of path under prefix (length in *n), or NULL when path is not
  * prefix + segment + "/history". */
@@ -62,7 +65,23 @@ serve_endpoint serve_route(const char *path)
     for (size_t i = 0; i < sizeof(id_routes) / sizeof(id_routes[0]); i++)
         if (id_segment(path, id_routes[i].prefix, &n) != NULL)
             return id_routes[i].ep;
+    if (strncmp(path, assets_prefix, sizeof(assets_prefix) - 1) == 0)
+        return EP_ASSET;
     return EP_UNKNOWN;
+}
+
+const char *serve_asset_name(const char *path)
+{
+    if (strncmp(path, assets_prefix, sizeof(assets_prefix) - 1) != 0)
+        return NULL;
+    const char *name = path + sizeof(assets_prefix) - 1;
+    if (name[0] == '\0' || name[0] == '.')
+        return NULL;
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '.' || *c == '_' || *c == '-'))
+            return NULL;
+    return name;
 }
 
 const char *serve_endpoint_name(serve_endpoint ep)

@@ -26,6 +26,7 @@ typedef enum serve_endpoint {
     EP_OPENAPI,
     EP_DOCS,
     EP_INDEX,
+    EP_ASSET, /* /assets/<name>: the portal's scripts and styles, and their libraries */
     EP_UNKNOWN,
     EP_COUNT
 } serve_endpoint;
@@ -48,8 +49,9 @@ typedef struct serve_query {
     serve_interval interval;
 } serve_query;
 
-/* Maps a path to its endpoint (EP_UNKNOWN when none): exact paths, and the history paths
- * with any one non-empty segment in place of {id} (serve_history_id validates it). */
+/* Maps a path to its endpoint (EP_UNKNOWN when none): exact paths, the history paths with
+ * any one non-empty segment in place of {id} (serve_history_id validates it), and /assets/
+ * with anything after it (serve_asset_name takes the name out). */
 serve_endpoint serve_route(const char *path);
 /* Stable label for logs and metrics ("revenue", "by_city", ...). */
 const char *serve_endpoint_name(serve_endpoint ep);
@@ -61,6 +63,10 @@ int serve_endpoint_is_history(serve_endpoint ep);
 /* Takes the customer id out of a path serve_route() mapped to a history endpoint: a decimal
  * integer in 1..INT64_MAX (no sign, no spaces). HDP_ERR with a message fit for a 400. */
 int serve_history_id(const char *path, int64_t *id, hdp_err *e);
+
+/* The <name> of a path serve_route() mapped to EP_ASSET, or NULL when it is no plain file
+ * name (empty, a '/', a leading '.', or a byte outside [A-Za-z0-9._-]). */
+const char *serve_asset_name(const char *path);
 
 /* Validates args for a revenue endpoint: either `date` (YYYY-MM-DD, a real date; default
  * today, a day number) or `from` and `to` (inclusive, at most SERVE_MAX_DAYS; a missing one

@@ -242,14 +242,29 @@ void serve_send_error(hdp_server *s, http_response *res, serve_endpoint ep, int 
 
 /* ---------------------------------------------------------------- endpoints */
 
-static void do_static(hdp_server *s, http_response *res, serve_endpoint ep)
+/* The compiled-in documents: /openapi.json, /docs, / and /assets/<name> (404 JSON for an
+ * asset that is not there). */
+static void do_static(hdp_server *s, const http_request *req, http_response *res, serve_endpoint ep)
 {
-    const char *doc = ep == EP_OPENAPI ? s->openapi
-                      : ep == EP_DOCS  ? serve_docs_html
-                                       : serve_index_html;
+    if (ep == EP_OPENAPI) {
+        metrics_request(&s->metrics, ep, 200);
+        http_respond_static(res, 200, JSON, s->openapi, strlen(s->openapi));
+        return;
+    }
+    serve_page p;
+    if (ep != EP_ASSET) {
+        p = serve_html(ep == EP_DOCS);
+    } else {
+        const char *name = serve_asset_name(req->path);
+        if (name == NULL || !serve_asset(name, &p)) {
+            serve_send_error(s, res, ep, 404, "not_found", "no such asset");
+            return;
+        }
+    }
     metrics_request(&s->metrics, ep, 200);
-    http_respond_static(res, 200, ep == EP_OPENAPI ? JSON : "text/html; charset=utf-8", doc,
-                        strlen(doc));
+    http_respond_static(res, 200, p.ctype, p.body, p.len);
+    http_response_header(res, "Cache-Control", p.cache);
+    http_response_header(res, "X-Content-Type-Options", "nosniff");
 }
 
 /* Constant-time comparison of the Authorization header with "Bearer <token>". */
@@ -419,7 +434,8 @@ static void on_request(void *ctx, const http_request *req, http_response *res)
     case EP_OPENAPI:
     case EP_DOCS:
     case EP_INDEX:
-        do_static(s, res, ep);
+    case EP_ASSET:
+        do_static(s, req, res, ep);
         break;
     case EP_HISTORY:
     case EP_USER_HISTORY:

@@ -17,12 +17,13 @@ TOKEN = "doc-t0ken"
 
 
 def routed_paths():
-    """The paths query.c routes: exact ones and the {id} ones."""
+    """The paths query.c routes: exact ones, the {id} ones and the assets prefix's {name}."""
     src = open(os.path.join(ROOT, "src", "serve", "query.c")).read()
     exact = re.findall(r'\{"(/[^"]*)", "[a-z_]+", EP_[A-Z_]+\}', src)
     ids = re.findall(r'\{"(/[^"]*/)", EP_[A-Z_]+\}', src)
-    assert exact and ids, "query.c's route tables changed shape: update this test"
-    return set(exact) | {p + "{id}/history" for p in ids}
+    assets = re.findall(r'assets_prefix\[\] = "(/[^"]*/)"', src)
+    assert exact and ids and assets, "query.c's route tables changed shape: update this test"
+    return set(exact) | {p + "{id}/history" for p in ids} | {assets[0] + "{name}"}
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_every_route_documented_and_every_documented_route_answers(servers):
         f"documented, not routed: {set(doc['paths']) - routed_paths()}"
     auth = {"Authorization": f"Bearer {TOKEN}"}
     for path, item in doc["paths"].items():
-        concrete = path.replace("{id}", "42")
+        concrete = path.replace("{id}", "42").replace("{name}", "app.js")
         for method, op in item.items():
             if path == "/api/v1/stream":  # an endless body: the headers are the answer
                 with requests.get(url_t + concrete, headers=auth, stream=True, timeout=5) as r:

@@ -31,6 +31,21 @@ static void test_route(void **state)
     assert_string_equal(serve_endpoint_name(EP_BY_CITY), "by_city");
 }
 
+static void test_route_assets(void **state)
+{
+    (void)state;
+    assert_int_equal(serve_route("/assets/app.js"), EP_ASSET);
+    assert_int_equal(serve_route("/assets/"), EP_ASSET); /* 404: no name */
+    assert_int_equal(serve_route("/assets"), EP_UNKNOWN);
+    assert_string_equal(serve_endpoint_name(EP_ASSET), "asset");
+    assert_string_equal(serve_asset_name("/assets/uPlot.iife.min.js"), "uPlot.iife.min.js");
+    assert_string_equal(serve_asset_name("/assets/swagger-ui_2.css"), "swagger-ui_2.css");
+    const char *bad[] = {"/assets/", "/assets/.env", "/assets/../x.js", "/assets/a/b.js",
+                         "/assets/%2e%2e.js", "/assets/a b.js", "/asset/a.js"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_null(serve_asset_name(bad[i]));
+}
+
 static void test_route_history(void **state)
 {
     (void)state;
@@ -202,7 +217,8 @@ static void test_repeated(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_route),      cmocka_unit_test(test_route_history),
+        cmocka_unit_test(test_route),      cmocka_unit_test(test_route_assets),
+        cmocka_unit_test(test_route_history),
         cmocka_unit_test(test_history_id), cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_valid),      cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_repeated),   cmocka_unit_test(test_ranges),
