@@ -180,7 +180,8 @@
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       legend: {show: false},
       cursor: {drag: {x: false, y: false}},
-      scales: {x: {time: true}},
+      // bars grow from zero (also when every hour is positive); a line may go below it
+      scales: {x: {time: true}, y: {range: (u, lo, hi) => [Math.min(0, lo), Math.max(0, hi) * 1.05 || 1]}},
       axes: [
         {values: (u, vals) => vals.map((v) => new Date(v * 1000).toISOString().slice(11, 16))},
         {values: (u, vals) => vals.map((v) => money(Math.round(v * 100))),
