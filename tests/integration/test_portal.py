@@ -308,6 +308,36 @@ def test_banner_on_redis_outage_and_clears_after(stack, page):
                                     r"status of 503|/api/v1/stream")
 
 
+def test_banner_on_clickhouse_outage_and_clears_after(stack, page):
+    """ClickHouse away: serve answers degraded (speed layer only where it still holds the
+    days) or 503; either way the banner names ClickHouse and the figures stay on screen."""
+    page.goto(stack.url + "/#today")
+    page.wait_for_selector("#chart-hour canvas")
+    assert page.is_hidden("#banner")
+    page.console.assert_clean()
+    stack.ch.kill9()
+    try:
+        page.wait_for_selector("#banner", state="visible", timeout=10000)
+        page.wait_for_function("/ClickHouse|batch/i.test(document.querySelector('#banner')"
+                               ".textContent)", timeout=10000)
+        st, api = stack.get("/api/v1/revenue")
+        # a batch part serve holds already is still exact without ClickHouse; a degraded
+        # answer (the speed layer alone) must say so on the page
+        if st == 200 and api.get("degraded"):
+            page.wait_for_function("document.body.textContent.includes('from the speed layer "
+                                   "alone')", timeout=5000)
+        page.screenshot(path=os.path.join(ARTIFACTS, "today-clickhouse-down-1280.png"))
+        assert page.text_content("#net-revenue").strip() not in ("", "…")
+    finally:
+        stack.ch.start()
+    page.wait_for_selector("#banner", state="hidden", timeout=20000)
+    st, api = stack.get("/api/v1/revenue")
+    assert st == 200 and not api.get("degraded"), api
+    wait_text(page, "#net-revenue", money_text(api["revenue"]), 5000)
+    page.console.assert_clean(allow=r"Failed to load resource: the server responded with a "
+                                    r"status of 503|/api/v1/stream")
+
+
 # ------------------------------------------------------------------ /docs
 
 
