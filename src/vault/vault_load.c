@@ -175,6 +175,7 @@ typedef struct loader {
     size_t nfiles, cap;
     vault_stage stage;
     hdp_buf obj;
+    hdp_buf reindex;          /* statements that rebuild the indexes dropped for the load */
     int empty[VS_QUARANTINE]; /* the vault table was empty when the load began */
 } loader;
 
@@ -282,6 +283,68 @@ static int find_empty(loader *l, hdp_err *e)
         l->empty[out] = strcmp(PQgetvalue(r, 0, out), "t") == 0;
     PQclear(r);
     return HDP_OK;
+}
+
+/* The indexes and key constraints of the vault tables that are empty (and the PIT tables of
+ * empty satellites) are dropped inside the load's transaction and built again before it
+ * commits: a B-tree built once from sorted keys costs a fraction of a million inserts of
+ * random MD5 keys into it. Rolled back with the load; the re-added keys check what the
+ * load inserted. It locks those tables (ACCESS EXCLUSIVE) until the commit: only a first
+ * load does it, when readers have nothing to read there yet. */
+static int defer_indexes(loader *l, hdp_err *e)
+{
+    hdp_buf tables = HDP_BUF_INIT;
+    for (int out = 0; out < VS_QUARANTINE; out++) {
+        if (!l->empty[out])
+            continue;
+        buf_printf(&tables, "%s%s", tables.len ? "," : "{", targets[out].table);
+        if (targets[out].pit != NULL)
+            buf_printf(&tables, ",%s", targets[out].pit);
+    }
+    if (tables.len == 0) {
+        buf_free(&tables);
+        return HDP_OK;
+    }
+    buf_puts(&tables, "}");
+    const char *params[1] = {tables.data};
+    PGresult *r = pg_query(
+        l->pg,
+        "SELECT CASE WHEN c.conname IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass)"
+        " ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', i.indrelid::regclass, c.conname) END,"
+        " CASE WHEN c.conname IS NULL THEN pg_get_indexdef(i.indexrelid)"
+        " ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', i.indrelid::regclass, c.conname,"
+        " pg_get_constraintdef(c.oid)) END"
+        " FROM pg_index i LEFT JOIN pg_constraint c ON c.conindid = i.indexrelid"
+        " AND c.conrelid = i.indrelid AND c.contype IN ('p', 'u')"
+        " WHERE i.indrelid = ANY($1::regclass[]) ORDER BY 1",
+        1, params, e);
+    buf_free(&tables);
+    if (r == NULL)
+        return HDP_ERR;
+    hdp_buf drop = HDP_BUF_INIT;
+    buf_puts(&drop, "SET LOCAL lock_timeout = '30s';");
+    for (int i = 0; i < PQntuples(r); i++) {
+        buf_printf(&drop, "%s;", PQgetvalue(r, i, 0));
+        buf_printf(&l->reindex, "%s;", PQgetvalue(r, i, 1));
+    }
+    buf_puts(&drop, "SET LOCAL lock_timeout = 0");
+    log_info("vault: %d index(es) of empty vault tables are built after the load", PQntuples(r));
+    PQclear(r);
+    int rc = pg_exec(l->pg, drop.data, e);
+    buf_free(&drop);
+    return rc;
+}
+
+/* Builds the indexes defer_indexes dropped, in the load's transaction. */
+static int restore_indexes(loader *l, hdp_err *e)
+{
+    if (l->reindex.len == 0)
+        return HDP_OK;
+    int64_t t0 = mono_us();
+    int rc = pg_exec(l->pg, l->reindex.data, e);
+    if (rc == HDP_OK)
+        log_info("vault: indexes built in %.2f s", (double)(mono_us() - t0) / 1e6);
+    return rc;
 }
 
 /* COPYs what the staging buffer `out` holds and empties it. */
@@ -525,6 +588,8 @@ static int load(loader *l, hdp_err *e)
     if (rc != HDP_OK || l->nfiles == 0)
         return rc;
     rc = find_empty(l, e);
+    if (rc == HDP_OK)
+        rc = defer_indexes(l, e);
     if (rc != HDP_OK)
         return rc;
     char id[24];
@@ -556,6 +621,8 @@ static int load(loader *l, hdp_err *e)
     if (rc == HDP_OK)
         rc = merge_staging(l, e);
     if (rc == HDP_OK)
+        rc = restore_indexes(l, e);
+    if (rc == HDP_OK)
         rc = record_load(l, e);
     return rc;
 }
@@ -576,6 +643,7 @@ int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e)
     l.cfg = cfg;
     l.st = st;
     l.obj = (hdp_buf)HDP_BUF_INIT;
+    l.reindex = (hdp_buf)HDP_BUF_INIT;
     l.lake = lake_open_config(cfg, e);
     if (l.lake == NULL)
         return HDP_ERR;
@@ -586,7 +654,9 @@ int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e)
         /* a backend whose client died mid-load notices within a second and rolls back */
         PQclear(PQexec(l.pg, "SET client_connection_check_interval = 1000"));
         rc = pg_exec(l.pg,
-                     "SET application_name = 'hdp vault'; BEGIN; SET LOCAL work_mem = '256MB'", e);
+                     "SET application_name = 'hdp vault'; BEGIN; SET LOCAL work_mem = '256MB';"
+                     " SET LOCAL maintenance_work_mem = '256MB'",
+                     e);
         if (rc == HDP_OK)
             rc = load(&l, e);
         if (rc == HDP_OK) /* the load, or just the progress when nothing was new */
@@ -604,6 +674,7 @@ int vault_run(const hdp_config *cfg, vault_stats *st, hdp_err *e)
         free(l.files[i].key);
     free(l.files);
     buf_free(&l.obj);
+    buf_free(&l.reindex);
     if (l.pg)
         PQfinish(l.pg);
     lake_close(l.lake);
