@@ -145,6 +145,7 @@ bench: deps
 	@.venv/bin/python bench/lake_compact.py $(LAKE_BENCH_ARGS)
 	@.venv/bin/python bench/vault_load.py $(VAULT_BENCH_ARGS)
 	@.venv/bin/python bench/marts_merge.py $(MARTS_BENCH_ARGS)
+	@.venv/bin/python bench/walsender_cost.py $(WAL_BENCH_ARGS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
