@@ -234,6 +234,11 @@ static int validate(const cfg_var *var, const char *raw, hdp_config *cfg, hdp_er
             return hdp_fail(e, "%s: '%s' is not a redis://host[:port][/db] URL", var->name, v);
         break;
     case CFG_HTTPURL:
+        if (strchr(raw, '@')) /* not even the user is shown: for S3 it is the access key */
+            return hdp_fail(e, "%s: must not hold user:password@%s", var->name,
+                            var->off == S(s3_endpoint) ? " (the keys go in HDP_S3_ACCESS_KEY "
+                                                         "and HDP_S3_SECRET_KEY)"
+                                                       : "");
         if (*raw && !is_http_url(raw))
             return hdp_fail(e, "%s: '%s' is not an http:// or https:// URL", var->name, v);
         break;
@@ -247,6 +252,11 @@ static int validate(const cfg_var *var, const char *raw, hdp_config *cfg, hdp_er
     case CFG_LAKE:
         if (strncmp(raw, "file://", 7) != 0 && strncmp(raw, "s3://", 5) != 0)
             return hdp_fail(e, "%s: '%s' must start with file:// or s3://", var->name, v);
+        if (strncmp(raw, "s3://", 5) == 0 && strchr(raw, '@'))
+            return hdp_fail(e,
+                            "%s: an s3:// URL holds no '@' (the keys go in "
+                            "HDP_S3_ACCESS_KEY and HDP_S3_SECRET_KEY)",
+                            var->name);
         if (strncmp(raw, "s3://", 5) == 0 && (raw[5] == '\0' || raw[5] == '/'))
             return hdp_fail(e, "%s: '%s' names no bucket", var->name, v);
         if (strncmp(raw, "file://", 7) == 0 && raw[7] == '\0')
@@ -357,11 +367,7 @@ void config_redact_dsn(const char *dsn, char *out, size_t outlen)
     const char *scheme = strstr(dsn, "://");
     if (scheme) {
         const char *auth = scheme + 3;
-        size_t alen = strcspn(auth, "/?#");
-        const char *at = NULL;
-        for (size_t k = 0; k < alen; k++)
-            if (auth[k] == '@')
-                at = auth + k;
+        const char *at = strrchr(auth, '@'); /* as url_redact: a raw '/' in the password */
         const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
         if (colon) {
             buf_append(&b, dsn, (size_t)(colon - dsn) + 1);
@@ -389,6 +395,23 @@ void config_redact_dsn(const char *dsn, char *out, size_t outlen)
         } else {
             while (dsn[i] && !isspace((unsigned char)dsn[i]) && dsn[i] != '&')
                 i++;
+            /* Words after it that are no `key=` (libpq refuses them) are likely the rest of
+             * an unquoted password with a space in it: masked too. */
+            for (size_t w = i; dsn[i] && dsn[i] != '&';) {
+                while (isspace((unsigned char)dsn[w]))
+                    w++;
+                size_t k = w;
+                while (dsn[k] && !isspace((unsigned char)dsn[k]) && dsn[k] != '=')
+                    k++;
+                size_t eq = k;
+                while (dsn[eq] == ' ' || dsn[eq] == '\t')
+                    eq++;
+                if (k == w || dsn[eq] == '=')
+                    break;
+                while (dsn[k] && !isspace((unsigned char)dsn[k]))
+                    k++;
+                i = w = k;
+            }
         }
     }
     snprintf(out, outlen, "%s", b.data ? b.data : "");

@@ -129,13 +129,9 @@ void url_redact(const char *url, char *out, size_t outlen)
         return;
     const char *scheme = strstr(url, "://");
     const char *auth = scheme ? scheme + 3 : NULL;
-    const char *at = NULL;
-    if (auth) {
-        size_t alen = strcspn(auth, "/?#");
-        for (size_t k = 0; k < alen; k++)
-            if (auth[k] == '@')
-                at = auth + k;
-    }
+    /* The last '@' ends the userinfo: a password may hold a raw '/', '?' or '#' (a malformed
+     * URL must not show it either), so an '@' in a path masks too much, never too little. */
+    const char *at = auth ? strrchr(auth, '@') : NULL;
     if (at == NULL) {
         snprintf(out, outlen, "%s", url);
         return;

@@ -43,8 +43,9 @@ int hostport_parse(const char *s, char *host, unsigned hostlen, int *port);
 int url_pct_decode(const char *s, size_t n, char *out, size_t outlen);
 
 /* Copies url into out with the password of its userinfo masked: "scheme://user:***@host…";
- * a userinfo without ':' (redis://secret@host) is masked whole. Text without "://" or
- * without userinfo is copied as is (cut to outlen). */
+ * a userinfo without ':' (redis://secret@host) is masked whole. The userinfo ends at the last
+ * '@' (a password may hold a raw '/'). Text without "://" or without '@' after it is copied as
+ * is (cut to outlen). */
 void url_redact(const char *url, char *out, size_t outlen);
 
 #endif

@@ -13,6 +13,7 @@ int pg_connect_error_permanent(const char *msg)
         "authentication failed for user",
         "no pg_hba.conf entry",
         "does not exist", /* role or database */
+        "invalid PostgreSQL connection string",
         "invalid connection option",
         "missing \"=\" after",
         "invalid URI",
@@ -51,8 +52,40 @@ int pg_open(PGconn **out, const char *dsn, const char *dbname, const char *repli
     return pg_connect_error_permanent(e->msg) ? HDP_ERR : HDP_RETRY;
 }
 
+int pg_dsn_check(const char *dsn, hdp_err *e)
+{
+    char *why = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &why);
+    if (opts != NULL) {
+        PQconninfoFree(opts);
+        return HDP_OK;
+    }
+    /* "missing "=" after "s3cret" in ...": pieces of one character ("=", "]") stay. */
+    char shown[256];
+    size_t n = 0;
+    for (const char *p = why ? why : "cannot parse"; *p && *p != '\n' && n + 6 < sizeof(shown);) {
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end && end - p > 2) {
+            memcpy(shown + n, "\"***\"", 5);
+            n += 5;
+        } else if (end) {
+            memcpy(shown + n, p, (size_t)(end - p) + 1);
+            n += (size_t)(end - p) + 1;
+        } else {
+            shown[n++] = *p++;
+            continue;
+        }
+        p = end + 1;
+    }
+    shown[n] = '\0';
+    PQfreemem(why);
+    return hdp_fail(e, "invalid PostgreSQL connection string: %s", shown);
+}
+
 PGconn *pg_connect(const char *dsn, const char *dbname, const char *replication, hdp_err *e)
 {
+    if (pg_dsn_check(dsn, e) != HDP_OK)
+        return NULL;
     const char *keys[6];
     const char *vals[6];
     int n = 0;

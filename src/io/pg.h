@@ -19,6 +19,11 @@ PGconn *pg_connect(const char *dsn, const char *dbname, const char *replication,
  * malformed connection string). The message never holds the password. */
 int pg_open(PGconn **out, const char *dsn, const char *dbname, const char *replication, hdp_err *e);
 
+/* HDP_OK when libpq can parse dsn (key=value or URI); else HDP_ERR with "invalid PostgreSQL
+ * connection string: <libpq's reason>", every quoted piece of the string in it masked (libpq
+ * quotes what it could not parse, which may be the password). */
+int pg_dsn_check(const char *dsn, hdp_err *e);
+
 /* Is libpq's connection failure text one that no retry mends? (pure; for tests) */
 int pg_connect_error_permanent(const char *msg);
 

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/timeutil.h"
+#include "core/url.h"
 
 #include "io/s3_text.h"
 
@@ -23,6 +24,7 @@
 struct s3_client {
     CURL *curl;
     char *endpoint; /* no trailing '/' */
+    char *shown;    /* the endpoint as messages show it (url_redact) */
     char *region;
     char *access_key;
     char *secret_key;
@@ -92,6 +94,8 @@ s3_client *s3_client_new(const s3_settings *s, hdp_err *e)
     while (b.len > 0 && b.data[b.len - 1] == '/')
         b.data[--b.len] = '\0';
     c->endpoint = buf_detach(&b);
+    c->shown = xcalloc(1, strlen(c->endpoint) + 8);
+    url_redact(c->endpoint, c->shown, strlen(c->endpoint) + 8);
     c->region = xstrdup(region);
     c->access_key = xstrdup(s->access_key);
     c->secret_key = xstrdup(s->secret_key);
@@ -118,6 +122,7 @@ void s3_client_free(s3_client *c)
     if (c->curl)
         curl_easy_cleanup(c->curl);
     free(c->endpoint);
+    free(c->shown);
     free(c->region);
     if (c->secret_key)
         memset(c->secret_key, 0, strlen(c->secret_key));
@@ -130,7 +135,7 @@ void s3_client_free(s3_client *c)
 
 const char *s3_client_endpoint(const s3_client *c)
 {
-    return c ? c->endpoint : "";
+    return c ? c->shown : "";
 }
 
 /* ------------------------------------------------------------------ request core */
@@ -306,12 +311,12 @@ static int s3_do(s3_client *c, const s3_req *rq, s3_resp *rs, hdp_err *e)
         if (cr != CURLE_OK) {
             const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cr);
             if (curl_permanent(cr)) {
-                rc = hdp_fail(e, "S3 %s at %s: %s", rq->method, c->endpoint, why);
+                rc = hdp_fail(e, "S3 %s at %s: %s", rq->method, c->shown, why);
                 break;
             }
             if (last) {
-                rc = hdp_retry(e, "cannot reach S3 endpoint %s: %s (after %d tries)", c->endpoint,
-                               why, c->max_tries);
+                rc = hdp_retry(e, "cannot reach S3 endpoint %s: %s (after %d tries)", c->shown, why,
+                               c->max_tries);
                 break;
             }
         } else {
@@ -347,9 +352,9 @@ static int status_error(const s3_client *c, const s3_req *rq, const s3_resp *rs,
                         rs->code, rs->message);
     }
     if (strcmp(rs->code, "NoSuchBucket") == 0)
-        return hdp_fail(e, "S3 bucket '%s' does not exist at %s", rq->bucket, c->endpoint);
+        return hdp_fail(e, "S3 bucket '%s' does not exist at %s", rq->bucket, c->shown);
     return hdp_fail(e, "S3 %s %s%s%.300s at %s: HTTP %ld %s %s", rq->method, rq->bucket,
-                    rq->key ? "/" : "", rq->key ? rq->key : "", c->endpoint, rs->status,
+                    rq->key ? "/" : "", rq->key ? rq->key : "", c->shown, rs->status,
                     rs->code[0] ? rs->code : "", rs->message);
 }
 

@@ -32,7 +32,7 @@ typedef struct s3_settings {
 /* NULL with e set when the settings are unusable. Copies what it keeps. */
 s3_client *s3_client_new(const s3_settings *s, hdp_err *e);
 void s3_client_free(s3_client *c); /* NULL is a no-op */
-/* The endpoint in use, for messages. */
+/* The endpoint in use, for messages (a userinfo password masked). */
 const char *s3_client_endpoint(const s3_client *c);
 
 /* HDP_OK when bucket exists and the credentials may list it. */

@@ -25,6 +25,28 @@ void tg_escape_html(hdp_buf *out, const char *s, size_t n)
     }
 }
 
+/* Masks the bot token in s (Telegram's description of a refusal: a proxy may echo the URL
+ * it was asked for). The part after ':' is what is masked, so a percent-encoded echo
+ * ("123%3AAbc") is caught too. */
+static void mask_token(char *s, const char *token)
+{
+    const char *colon = strchr(token, ':');
+    const char *secret = colon && colon[1] ? colon + 1 : token;
+    size_t n = strlen(secret);
+    if (n == 0)
+        return;
+    for (char *p = strstr(s, secret); p; p = strstr(p, secret)) {
+        if (n >= 3) {
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + n, strlen(p + n) + 1);
+            p += 3;
+        } else {
+            memset(p, '*', n);
+            p += n;
+        }
+    }
+}
+
 int tg_send(const tg_target *t, const char *text, long timeout_ms, long *retry_after_s, hdp_err *e)
 {
     *retry_after_s = 0;
@@ -46,8 +68,12 @@ int tg_send(const tg_target *t, const char *text, long timeout_ms, long *retry_a
         json_t *ra = json_object_get(params, "retry_after");
         if (json_is_integer(ra))
             *retry_after_s = (long)json_integer_value(ra);
+        hdp_buf d = HDP_BUF_INIT; /* masked whole, then cut: no piece of the token stays */
+        buf_puts(&d, desc ? desc : "no description");
+        mask_token(d.data, t->token);
         char why[200];
-        snprintf(why, sizeof(why), "%.180s", desc ? desc : "no description");
+        snprintf(why, sizeof(why), "%.180s", d.data);
+        buf_free(&d);
         if (status == 429 || status >= 500)
             rc = hdp_retry(e, "Telegram answered HTTP %ld: %s", status, why);
         else

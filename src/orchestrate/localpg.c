@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io/pg.h"
+
 #define PG_WAIT_SECONDS "60"
 
 /* ---------------------------------------------------------------- setup */
@@ -20,13 +22,13 @@
 /* Copies host, port and user out of a libpq connection string. */
 static int parse_dsn(localpg *pg, const char *dsn, hdp_err *e)
 {
-    char *errmsg = NULL;
-    PQconninfoOption *opts = PQconninfoParse(dsn, &errmsg);
-    if (opts == NULL) {
-        hdp_fail(e, "HDP_SOURCE_DSN: %s", errmsg ? errmsg : "cannot parse");
-        PQfreemem(errmsg);
+    if (pg_dsn_check(dsn, e) != HDP_OK) {
+        hdp_err_prefix(e, "HDP_SOURCE_DSN: ");
         return HDP_ERR;
     }
+    PQconninfoOption *opts = PQconninfoParse(dsn, NULL);
+    if (opts == NULL)
+        return hdp_fail(e, "HDP_SOURCE_DSN: out of memory parsing it");
     snprintf(pg->host, sizeof(pg->host), "127.0.0.1");
     snprintf(pg->user, sizeof(pg->user), "hdp");
     pg->port = 5432;

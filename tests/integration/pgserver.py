@@ -104,6 +104,21 @@ def create_shop(handle, dbname, schema_file):
     handle.psql(dbname, file=schema_file)
 
 
+def add_password_role(handle, role, password):
+    """Creates a superuser `role` (replication too) that must log in over TCP with password
+    (SCRAM): its pg_hba.conf lines go before the cluster's trust lines, then the server reloads.
+    Other users keep trust."""
+    handle.psql("postgres", f"SET password_encryption = 'scram-sha-256'; CREATE ROLE {role} "
+                f"LOGIN SUPERUSER REPLICATION PASSWORD '{password}'")
+    hba = os.path.join(handle.datadir, "pg_hba.conf")
+    with open(hba) as f:
+        rest = f.read()
+    with open(hba, "w") as f:
+        f.write(f"host all {role} 127.0.0.1/32 scram-sha-256\n"
+                f"host replication {role} 127.0.0.1/32 scram-sha-256\n" + rest)
+    _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "reload"], handle.runas)
+
+
 def restart_postgres(handle):
     """Restarts the server in fast mode (connections are cut), on the same port and data."""
     _run([os.path.join(handle.bindir, "pg_ctl"), "-D", handle.datadir, "-m", "fast", "-w",

@@ -2,6 +2,7 @@
 with signature checking on, every port free and private, data in a temporary folder.
 
     with s3_server() as s3:          # or the pytest fixture `s3` via conftest
+                                     # (s3_server(access_key, secret_key): other keys)
         s3.endpoint, s3.access_key, s3.secret_key, s3.region
 
 The server is always stopped (its whole process group) when the block ends."""
@@ -108,7 +109,7 @@ def _stop(proc):
 
 
 @contextlib.contextmanager
-def s3_server():
+def s3_server(access_key=ACCESS_KEY, secret_key=SECRET_KEY):
     tmp = tempfile.mkdtemp(prefix="hdp-s3-")
     data = os.path.join(tmp, "data")
     os.makedirs(data)
@@ -116,7 +117,7 @@ def s3_server():
     with open(cfg, "w") as f:
         json.dump({"identities": [{
             "name": "hdp",
-            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+            "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
         }]}, f)
     names = ["master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
@@ -131,7 +132,7 @@ def s3_server():
     proc = subprocess.Popen(args, cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     endpoint = "http://127.0.0.1:%d" % ports["s3.port"]
-    server = S3Server(endpoint, ACCESS_KEY, SECRET_KEY, REGION, log_path, proc, args, tmp)
+    server = S3Server(endpoint, access_key, secret_key, REGION, log_path, proc, args, tmp)
     try:
         _wait_ready(endpoint, proc, log_path)
         yield server

@@ -37,10 +37,11 @@ def wait_port(port, timeout=10.0, proc=None):
     raise RuntimeError(f"port {port} did not open within {timeout}s")
 
 
-def start_redis(tmpdir, port=None, persistent=False):
+def start_redis(tmpdir, port=None, persistent=False, password=None):
     """Starts a private redis-server; returns (proc, port). Pass port to restart one on the
     port (and data folder) a previous instance used. persistent=True keeps an append-only
-    file fsynced at every write, as the speed layer's durability needs."""
+    file fsynced at every write, as the speed layer's durability needs. password: the
+    default user needs it (requirepass)."""
     port = port or free_port()
     d = os.path.join(str(tmpdir), f"redis-{port}")
     os.makedirs(d, exist_ok=True)
@@ -48,7 +49,7 @@ def start_redis(tmpdir, port=None, persistent=False):
     proc = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
          "--appendonly", "yes" if persistent else "no", "--appendfsync", "always",
-         "--daemonize", "no", "--dir", d],
+         "--daemonize", "no", "--dir", d] + (["--requirepass", password] if password else []),
         stdout=log, stderr=subprocess.STDOUT)
     log.close()
     wait_port(port, proc=proc)

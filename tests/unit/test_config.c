@@ -251,6 +251,13 @@ static void test_redact(void **state)
     expect_redacted("postgresql://hdp@db/shop", "postgresql://hdp@db/shop");
     expect_redacted("host=db user=hdp", "host=db user=hdp");
     expect_redacted("application_name=mypassword=x", "application_name=mypassword=x");
+    expect_redacted("postgresql://hdp:pa/ss@db/shop", "postgresql://hdp:***@db/shop");
+    /* an unquoted password with a space: the words that are no key= are masked too */
+    expect_redacted("host=db password=my secret pw dbname=shop",
+                    "host=db password=*** dbname=shop");
+    expect_redacted("host=db password=my secret", "host=db password=***");
+    expect_redacted("host=db password=s3cret user = hdp", "host=db password=*** user = hdp");
+    expect_redacted("password=s3cret&sslmode=require", "password=***&sslmode=require");
     char small[8];
     config_redact_dsn("password=s3cretvalue", small, sizeof(small));
     assert_string_equal(small, "passwor"); /* truncated, never overflowing, never the secret */
@@ -319,7 +326,6 @@ static void test_no_secret_printed(void **state)
     assert_null(strstr(e.msg, "RealPass-42"));
     setenv("HDP_REDIS_URL", "redis://RealPass-42@127.0.0.1:6379/0", 1);
     setenv("HDP_CLICKHOUSE_URL", "http://chuser:ChPw-321@127.0.0.1:8123", 1);
-    setenv("HDP_S3_ENDPOINT", "http://ak:S3Pw-9@127.0.0.1:9000", 1);
     assert_int_equal(config_load(&c, &e), HDP_OK);
     assert_string_equal(c.redis.password, "RealPass-42");
     char *text = NULL;
@@ -338,6 +344,25 @@ static void test_no_secret_printed(void **state)
     assert_int_equal(config_load(&c, &e), HDP_ERR);
     config_free(&c);
     assert_null(strstr(e.msg, "ChPw-321"));
+    unsetenv("HDP_CLICKHOUSE_URL");
+    /* S3 keys in a URL: refused without a word of them (the user part is the access key) */
+    const char *s3[][2] = {{"HDP_S3_ENDPOINT", "http://AKID42:S3/Pw+9@127.0.0.1:9000"},
+                           {"HDP_S3_ENDPOINT", "ftp://AKID42:S3/Pw+9@127.0.0.1:9000"},
+                           {"HDP_LAKE_URL", "s3://AKID42:S3/Pw+9@bucket/lake"},
+                           {"HDP_LAKE_URL", "s3://AKID42:S3%2FPw%2B9@bucket/lake"}};
+    for (size_t i = 0; i < sizeof(s3) / sizeof(s3[0]); i++) {
+        setenv(s3[i][0], s3[i][1], 1);
+        assert_int_equal(config_load(&c, &e), HDP_ERR);
+        config_free(&c);
+        unsetenv(s3[i][0]);
+        if (strstr(e.msg, s3[i][0]) == NULL || strstr(e.msg, "AKID42") || strstr(e.msg, "Pw"))
+            fail_msg("%s=%s: '%s'", s3[i][0], s3[i][1], e.msg);
+    }
+    /* a raw '/' in a password does not end the userinfo for the mask */
+    setenv("HDP_REDIS_URL", "redis://:Rd/Pw-7@127.0.0.1:6379/x", 1);
+    assert_int_equal(config_load(&c, &e), HDP_ERR);
+    config_free(&c);
+    assert_null(strstr(e.msg, "Pw-7"));
 }
 
 static void test_url_redact(void **state)
@@ -348,8 +373,14 @@ static void test_url_redact(void **state)
     assert_string_equal(out, "http://u:***@h:1/x?y=1");
     url_redact("redis://secret@h", out, sizeof(out));
     assert_string_equal(out, "redis://***@h");
-    url_redact("http://h:1/a@b", out, sizeof(out)); /* '@' in the path is no userinfo */
-    assert_string_equal(out, "http://h:1/a@b");
+    /* the last '@' ends the userinfo: a raw '/' in a password is masked with it, an '@' in a
+     * path masks too much (never too little) */
+    url_redact("http://u:pa/ss?#x@h:1/y", out, sizeof(out));
+    assert_string_equal(out, "http://u:***@h:1/y");
+    url_redact("http://h:1/a@b", out, sizeof(out));
+    assert_string_equal(out, "http://h:***@b");
+    url_redact("http://h:1/a", out, sizeof(out));
+    assert_string_equal(out, "http://h:1/a");
     url_redact("no url here", out, sizeof(out));
     assert_string_equal(out, "no url here");
     char tiny[12];
