@@ -271,7 +271,10 @@ def vault_goals(rows, notes, vl):
         goal(rows, "vault", f"≥ 25,000 orders/s for {inc['orders']:,} new orders into a vault "
              f"of {inc['vault_orders_before']:,}", f"{n0(inc['orders_per_s'])} orders/s", "–",
              inc["orders_per_s"] / 25_000, inc["orders_per_s"] >= 25_000,
-             missed_by(inc["orders_per_s"], 25_000))
+             missed_by(inc["orders_per_s"], 25_000) +
+             (lambda il: f"; in {il['wall_s']} s wall PostgreSQL's backend used "
+              f"{il['activity']['backend_cpu_s']} CPU-s, hdp {il['hdp_cpu_s']} CPU-s")(
+                 vl["increment"]["load"]))
     elif "error" in vl.get("increment", {}):
         goal(rows, "vault", "increment", "FAILED: " + vl["increment"]["error"], "", None, False)
     if "factor" in s:
