@@ -3,9 +3,11 @@
 #   make asan       build/asan/hdp with AddressSanitizer + UBSan
 #   make test       deps, build, unit tests (release + asan), integration tests
 #   make demo       deps, build, local stack with a live order stream
-#   make bench      benchmarks, reports in bench/results/ (BENCH_ARGS=--quick,
-#                   LAKE_BENCH_ARGS="--events 200000 --no-spark",
-#                   VAULT_BENCH_ARGS=--quick for a short run)
+#   make bench      every benchmark side by side, one report with a goal table and perf
+#                   profiles: bench/results/report-<date>.md/.json (bench/report.py;
+#                   REPORT_ARGS, and BENCH_ARGS / LAKE_BENCH_ARGS / VAULT_BENCH_ARGS are
+#                   passed on to bench/run.py, lake_compact.py, vault_load.py)
+#   make bench-quick  the same with small sizes (< 3 min): report-<date>-quick.md
 #   make lint       cppcheck + clang-format check
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60) on its corpus
 #   make fuzz-smoke the same for 20 s each (CI)
@@ -88,7 +90,7 @@ build/asan/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuz
 	$(CC) $(CFLAGS) $(SAN) -Itests/fuzz -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' $< \
 	  tests/fuzz/replay.c build/asan/libhdp.a -o $@ $(LIBS)
 
-.PHONY: all asan deps test unit unit-asan integration integration-asan demo bench lint format clean readme-config \
+.PHONY: all asan deps test unit unit-asan integration integration-asan demo bench bench-quick lint format clean readme-config \
 	fuzz fuzz-build fuzz-smoke
 all: build/hdp
 
@@ -139,13 +141,16 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	build/hdp up --generate-rate 20
 
+REPORT_ARGS ?= --profile
+BENCH_ENV = BENCH_ARGS="$(BENCH_ARGS)" LAKE_BENCH_ARGS="$(LAKE_BENCH_ARGS)" \
+	VAULT_BENCH_ARGS="$(VAULT_BENCH_ARGS)"
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@.venv/bin/python bench/run.py $(BENCH_ARGS)
-	@.venv/bin/python bench/lake_compact.py $(LAKE_BENCH_ARGS)
-	@.venv/bin/python bench/vault_load.py $(VAULT_BENCH_ARGS)
-	@.venv/bin/python bench/marts_merge.py $(MARTS_BENCH_ARGS)
-	@.venv/bin/python bench/walsender_cost.py $(WAL_BENCH_ARGS)
+	@$(BENCH_ENV) .venv/bin/python bench/report.py $(REPORT_ARGS)
+
+bench-quick: deps
+	@$(MAKE) --no-print-directory all
+	@$(BENCH_ENV) .venv/bin/python bench/report.py --quick $(QUICK_REPORT_ARGS)
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \

@@ -2,11 +2,14 @@
 Parquet, single-threaded, against DuckDB (threads=1 and default) and PySpark local[2].
 
     .venv/bin/python bench/lake_compact.py [--events 2000000] [--dir /tmp/hdp-bench-compact]
+        [--no-spark] [--profile] [--out bench/results]
 
 Makes a file:// lake with orders/order_items change events in segments of ~2,000 orders,
 markers included, then times each engine converting the same raw objects to Parquet (zstd).
-Wall time, MB/s of JSON in, rows/s, peak RSS (from /usr/bin/time -v), output bytes. Writes
-bench/results/lake-compact-<date>.md. A report, not a test: nothing is asserted."""
+hdp runs once as one process (one thread) and once as two processes side by side, one per
+table (`hdp run compact --table T`), its way of using both cores. Wall time, MB/s of JSON in,
+rows/s, peak RSS (from /usr/bin/time -v), CPU seconds, output bytes. Writes
+<out>/lake-compact-<date>.md and .json. A report, not a test: nothing is asserted."""
 import argparse
 import datetime
 import json
@@ -19,7 +22,11 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HDP = os.path.join(ROOT, "build", "hdp")
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from benchenv import ensure_requirements, machine, perf_top  # noqa: E402
+
+ensure_requirements()
+from stack import HDP, Stack  # noqa: E402
 CITIES = ["Berlin", "Hamburg", "München", "Köln", "Frankfurt", "Zürich", "Wien", "Paris",
           "Lyon", "Madrid", "Roma", "Milano", "Praha", "Warszawa", "Kraków", "Oslo"]
 ORDER_COLS = ("order_id BIGINT, customer_id BIGINT, status VARCHAR, currency VARCHAR, "
@@ -106,15 +113,48 @@ def make_lake(lake, events, seed=1):
     return total_bytes, n
 
 
+def time_v(stderr):
+    """(peak RSS MiB, CPU seconds) from /usr/bin/time -v's report."""
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr).group(1))
+    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", stderr).group(1))
+              for k in ("User", "System"))
+    return rss / 1024, cpu
+
+
+def elapsed_s(stderr):
+    """Wall seconds from /usr/bin/time -v's "Elapsed (wall clock) time" ([h:]m:ss.cc)."""
+    v = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", stderr).group(1)
+    secs = 0.0
+    for part in v.split(":"):
+        secs = secs * 60 + float(part)
+    return secs
+
+
 def timed(cmd, env=None):
-    """(wall seconds, peak RSS MiB, stdout) of a command under /usr/bin/time -v."""
+    """(wall seconds, peak RSS MiB, stdout, CPU seconds) of a command under /usr/bin/time -v."""
     t0 = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, env=env, capture_output=True, text=True)
     wall = time.monotonic() - t0
     if p.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed: {p.stderr[-2000:]}")
-    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr).group(1))
-    return wall, rss / 1024, p.stdout
+    rss, cpu = time_v(p.stderr)
+    return wall, rss, p.stdout, cpu
+
+
+def timed_parallel(cmds, env=None):
+    """Runs commands side by side under /usr/bin/time -v: (wall s, max peak RSS MiB, sum of
+    peak RSS MiB, stdouts, CPU s)."""
+    t0 = time.monotonic()
+    ps = [subprocess.Popen(["/usr/bin/time", "-v"] + c, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True) for c in cmds]
+    outs = [p.communicate() for p in ps]
+    wall = time.monotonic() - t0
+    for p, (o, e) in zip(ps, outs):
+        if p.returncode != 0:
+            raise RuntimeError(f"{cmds[0][0]} failed: {e[-2000:]}")
+    tv = [time_v(e) for _, e in outs]
+    return (wall, max(r for r, _ in tv), sum(r for r, _ in tv), [o for o, _ in outs],
+            sum(c for _, c in tv), [elapsed_s(e) for _, e in outs])
 
 
 def du(path, suffix=".parquet"):
@@ -152,36 +192,90 @@ def duck_cols(cols):
     return ", ".join("'%s': '%s'" % (n.strip('"'), t) for n, t in parts)
 
 
+def reset_curated(lake):
+    shutil.rmtree(os.path.join(lake, "curated"), ignore_errors=True)
+    shutil.rmtree(os.path.join(lake, "_state"), ignore_errors=True)
+    os.sync()
+
+
+def profile_hdp(lake, env, work):
+    """perf record of one more, untimed `hdp run compact` (one process): its top symbols."""
+    reset_curated(lake)
+    data = os.path.join(work, "compact.perf")
+    try:
+        p = subprocess.run(["perf", "record", "-F", "999", "-q", "-o", data, "--", HDP, "run",
+                            "compact"], env=env, capture_output=True, text=True)
+    except FileNotFoundError:
+        return {"error": "perf not installed (scripts/deps.sh installs linux-perf)"}
+    if p.returncode != 0:
+        return {"error": p.stderr[-500:]}
+    return {"hdp_run_compact": perf_top(data, limit=10)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=2000000)
     ap.add_argument("--dir", default="/tmp/hdp-bench-compact")
     ap.add_argument("--no-spark", action="store_true")
+    ap.add_argument("--profile", action="store_true",
+                    help="also perf-profile one more, untimed hdp run compact")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--keep", action="store_true", help="keep --dir (the lake)")
     a = ap.parse_args()
+    if os.path.exists(a.dir):
+        shutil.rmtree(a.dir)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    t_start = time.monotonic()
     lake = os.path.join(a.dir, "lake")
     t0 = time.monotonic()
     nbytes, nev = make_lake(lake, a.events)
-    print(f"lake: {nev} events, {nbytes / 1e6:.0f} MB JSON in {time.monotonic() - t0:.0f} s")
-    mb = nbytes / 1e6
-    results = []
+    make_s = time.monotonic() - t0
+    print(f"lake: {nev} events, {nbytes / 1e6:.0f} MB JSON in {make_s:.0f} s", flush=True)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HDP_")}
-    env.update(HDP_ENV_FILE=os.devnull, HDP_LAKE_URL=f"file://{lake}",
-               HDP_VAR_DIR=os.path.join(a.dir, "var"))
-    shutil.rmtree(os.path.join(lake, "curated"), ignore_errors=True)
-    shutil.rmtree(os.path.join(lake, "_state"), ignore_errors=True)
-    os.sync()
-    wall, rss, out = timed([HDP, "run", "compact"], env)
-    print(out.strip())
-    results.append(("hdp run compact (1 thread)", wall, rss, du(os.path.join(lake, "curated"))))
+    # compaction takes per-table advisory locks in dwh and records its runs there: a private
+    # PostgreSQL with `hdp init` (bench/stack.py), whose lake is a.dir/lake
+    st = Stack(a.dir, log=lambda m: print(m, file=sys.stderr))
+    try:
+        st.start()
+        return measure(a, st, lake, nbytes, nev, make_s, started, t_start)
+    finally:
+        st.close()
+        if not a.keep:
+            shutil.rmtree(a.dir, ignore_errors=True)
+
+
+def measure(a, st, lake, nbytes, nev, make_s, started, t_start):
+    mb = nbytes / 1e6
+    results = []  # dicts: name, wall_s, peak_rss_mib, output_bytes, cpu_s (+ rss_sum_mib)
+    env = dict(st.env)
+    assert env["HDP_LAKE_URL"] == f"file://{lake}"
+    reset_curated(lake)
+    wall, rss, out, cpu = timed([HDP, "run", "compact"], env)
+    print(out.strip(), flush=True)
+    results.append({"name": "hdp run compact (1 process, 1 thread)", "key": "hdp_1",
+                    "wall_s": wall, "peak_rss_mib": rss, "cpu_s": cpu,
+                    "output_bytes": du(os.path.join(lake, "curated")), "stdout": out.strip()})
+
+    reset_curated(lake)
+    wall, rss, rss_sum, outs, cpu, walls = timed_parallel(
+        [[HDP, "run", "compact", "--table", t] for t in ("orders", "order_items")], env)
+    print(" / ".join(o.strip() for o in outs), flush=True)
+    results.append({"name": "hdp run compact, 2 processes side by side (--table orders, "
+                    "--table order_items)", "key": "hdp_2", "wall_s": wall,
+                    "peak_rss_mib": rss, "rss_sum_mib": rss_sum, "cpu_s": cpu,
+                    "per_process_wall_s": walls,
+                    "output_bytes": du(os.path.join(lake, "curated")),
+                    "stdout": " / ".join(o.strip() for o in outs)})
 
     for threads in ("1", "default"):
         out_dir = os.path.join(a.dir, "duck-" + threads)
         shutil.rmtree(out_dir, ignore_errors=True)
         os.makedirs(out_dir)
         cols = [duck_cols(META_COLS + ", " + c) for c in (ORDER_COLS, ITEM_COLS)]
-        wall, rss, _ = timed([sys.executable, "-c", DUCK, lake, out_dir, threads] + cols)
-        results.append((f"DuckDB threads={threads}", wall, rss, du(out_dir)))
+        wall, rss, _, cpu = timed([sys.executable, "-c", DUCK, lake, out_dir, threads] + cols)
+        results.append({"name": f"DuckDB threads={threads}", "key": f"duck_{threads}",
+                        "wall_s": wall, "peak_rss_mib": rss, "cpu_s": cpu,
+                        "output_bytes": du(out_dir)})
 
     if not a.no_spark:
         out_dir = os.path.join(a.dir, "spark")
@@ -189,31 +283,52 @@ def main():
         spark_schema = [(META_COLS + ", " + c).replace("VARCHAR", "STRING").replace(
             "TIMESTAMPTZ", "TIMESTAMP").replace('"table"', "`table`") for c in (ORDER_COLS, ITEM_COLS)]
         try:
-            wall, rss, _ = timed([sys.executable, "-c", SPARK, lake, out_dir] + spark_schema)
-            results.append(("PySpark local[2]", wall, rss, du(out_dir)))
+            wall, rss, _, cpu = timed([sys.executable, "-c", SPARK, lake, out_dir] + spark_schema)
+            results.append({"name": "PySpark local[2]", "key": "spark", "wall_s": wall,
+                            "peak_rss_mib": rss, "cpu_s": cpu, "output_bytes": du(out_dir)})
         except RuntimeError as e:
             print(f"spark skipped: {e}")
 
-    duck1 = next(r for r in results if r[0] == "DuckDB threads=1")
-    lines = [f"# `hdp run compact` vs DuckDB vs PySpark — {datetime.date.today()}", "",
+    for r in results:
+        r["mb_per_s"] = round(mb / r["wall_s"], 1)
+        r["rows_per_s"] = round(nev / r["wall_s"])
+        r["wall_s"] = round(r["wall_s"], 3)
+    res = {"started": started.strftime("%Y-%m-%d %H:%M:%S UTC"), "events": nev,
+           "json_bytes": nbytes, "segments": len(os.listdir(os.path.join(lake, "raw",
+                                                                          "_segments"))),
+           "make_lake_s": round(make_s, 1), "cpus": os.cpu_count(), "machine": machine(),
+           "engines": {r["key"]: r for r in results}}
+    if a.profile:
+        res["profile"] = profile_hdp(lake, env, a.dir)
+    res["wall_s"] = round(time.monotonic() - t_start, 1)
+
+    duck1 = res["engines"]["duck_1"]
+    lines = [f"# `hdp run compact` vs DuckDB vs PySpark — {res['started']}", "",
              f"Input: {nev:,} change events (orders + order_items, ~25 % order updates), "
              f"{mb:.0f} MB of JSON Lines in the raw format of `src/core/lake_layout.h`, "
-             f"{len([1 for _ in os.scandir(os.path.join(lake, 'raw', '_segments'))])} segments; "
+             f"{res['segments']} segments; "
              f"file:// lake on local disk; machine: {os.cpu_count()} CPUs. Output: Parquet, zstd. "
              "Peak RSS from `/usr/bin/time -v` (for DuckDB/Spark it includes the Python/JVM "
              "process). One run each, page cache warm.", "",
-             "| engine | wall s | MB/s JSON | rows/s | peak RSS MiB | output MB | vs DuckDB 1 thread |",
-             "|---|---|---|---|---|---|---|"]
-    for name, wall, rss, size in results:
-        lines.append(f"| {name} | {wall:.2f} | {mb / wall:.0f} | {nev / wall:,.0f} | {rss:.0f} | "
-                     f"{size / 1e6:.1f} | {duck1[1] / wall:.2f}× speed, "
-                     f"{100 * size / duck1[3]:.0f} % size |")
+             "| engine | wall s | MB/s JSON | rows/s | CPU s | peak RSS MiB | output MB | vs DuckDB 1 thread |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['name']} | {r['wall_s']:.2f} | {r['mb_per_s']:.0f} | "
+                     f"{r['rows_per_s']:,} | {r['cpu_s']:.2f} | {r['peak_rss_mib']:.0f} | "
+                     f"{r['output_bytes'] / 1e6:.1f} | {duck1['wall_s'] / r['wall_s']:.2f}× speed, "
+                     f"{100 * r['output_bytes'] / duck1['output_bytes']:.0f} % size |")
+    if res.get("profile", {}).get("hdp_run_compact"):
+        lines += ["", "`perf record` of one more `hdp run compact`, top symbols (self):", ""]
+        lines += ["    " + x for x in res["profile"]["hdp_run_compact"]]
     report = "\n".join(lines) + "\n"
     print(report)
-    path = os.path.join(ROOT, "bench", "results", f"lake-compact-{datetime.date.today()}.md")
-    with open(path, "w") as f:
+    os.makedirs(a.out, exist_ok=True)
+    stem = os.path.join(a.out, f"lake-compact-{started.strftime('%Y-%m-%d')}")
+    with open(stem + ".md", "w") as f:
         f.write(report)
-    print("wrote", path)
+    with open(stem + ".json", "w") as f:
+        json.dump(res, f, indent=2)
+    print("wrote", stem + ".md")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
-from benchenv import cpu_s, ensure_requirements, log, sh  # noqa: E402
+from benchenv import (cpu_s, ensure_requirements, log, machine as machine_info,  # noqa: E402
+                      perf_record, perf_stop, perf_top, sh, tree_cpu_s)
 
 ensure_requirements()
 import redis  # noqa: E402
@@ -116,7 +117,7 @@ def wrk(url, seconds, conns=50, threads=2):
 
 # --- 1. freshness ----------------------------------------------------------------------------
 def bench_freshness(st, quick):
-    dur = 6 if quick else 20
+    dur = 4 if quick else 20
     out = {"duration_s": dur, "marker_interval_ms": 50, "poll_interval_ms": 5, "runs": []}
     for rate in (1000, 10000):
         log(f"freshness: generate --rate {rate} --duration {dur} with markers")
@@ -141,14 +142,22 @@ def bench_freshness(st, quick):
 
 
 # --- 2. catch-up -----------------------------------------------------------------------------
-def bench_catchup(st, quick):
-    n = 100_000 if quick else 1_000_000
+def sender_pid(st, slot="hdp_speed"):
+    rows = st.query("SELECT active_pid FROM pg_replication_slots "
+                    "WHERE slot_name = %s AND active_pid IS NOT NULL", (slot,))
+    return rows[0][0] if rows else None
+
+
+def catchup_once(st, n, seed, perf_data=None):
+    """hdp speed stopped, a backlog of n orders written by `hdp generate` (its COPY timed),
+    then hdp speed started and timed until its slot confirmed the backlog's end. CPU of hdp
+    speed, of the walsender backend decoding for it and of Redis from /proc/<pid>/stat."""
     wait_caught_up(st)
     st.stop_speed()
     c0 = row_changes(st)
-    log(f"catch-up: speed stopped; generating a backlog of {n} orders")
+    log(f"catch-up: speed stopped; generating a backlog of {n:,} orders")
     t = time.monotonic()
-    g = gen_summary(st.hdp("generate", "--orders", str(n), "--days", "1", "--seed", "42"))
+    g = gen_summary(st.hdp("generate", "--orders", str(n), "--days", "1", "--seed", str(seed)))
     gen_s = time.monotonic() - t
     target = st.query("SELECT pg_current_wal_lsn()::text")[0][0]
     backlog_bytes = int(slot_lag(st, target))
@@ -156,18 +165,17 @@ def bench_catchup(st, quick):
     changes = row_changes(st) - c0
     log(f"catch-up: backlog {backlog_bytes / 1e6:.0f} MB WAL, {changes} row changes; "
         "starting speed")
+    perf = perf_record(perf_data, ["-a"]) if perf_data else None
     t0 = time.monotonic()
     proc = st.start_speed()
-    hwm, sender, cpu0 = 0, None, {}
+    hwm, sender, cpu0 = 0, None, None
     redis_cpu0 = cpu_s(st.redis.pid)
     while True:
         lag = slot_lag(st, target)
         hwm = max(hwm, vm_hwm_kib(proc.pid) or 0)
         if sender is None:
-            rows = st.query("SELECT active_pid FROM pg_replication_slots "
-                            "WHERE slot_name = 'hdp_speed' AND active_pid IS NOT NULL")
-            if rows:
-                sender = rows[0][0]
+            sender = sender_pid(st)
+            if sender is not None:
                 cpu0 = cpu_s(sender)
         if lag <= 0:
             break
@@ -177,27 +185,80 @@ def bench_catchup(st, quick):
             raise RuntimeError("catch-up took longer than 30 min")
         time.sleep(0.02)
     secs = time.monotonic() - t0
-    hwm = max(hwm, vm_hwm_kib(proc.pid) or 0)
     cpu = {"hdp_speed": cpu_s(proc.pid),
            "pg_walsender": (cpu_s(sender) or 0) - (cpu0 or 0) if sender else None,
            "redis": (cpu_s(st.redis.pid) or 0) - (redis_cpu0 or 0)}
+    if perf_data:
+        perf_stop(perf)
+        return {"orders": n, "catchup_s": round(secs, 3),
+                "hdp_speed": perf_top(perf_data, pids=[proc.pid]),
+                "pg_walsender": perf_top(perf_data, pids=[sender]) if sender else [],
+                "pg_walsender_by_dso": perf_top(perf_data, pids=[sender], sort="dso", limit=5)
+                if sender else [],
+                "split": {k: None if v is None else round(v, 2) for k, v in cpu.items()}}
+    hwm = max(hwm, vm_hwm_kib(proc.pid) or 0)
     spill = st.query("SELECT spill_txns, spill_bytes FROM pg_stat_replication_slots "
                      "WHERE slot_name = 'hdp_speed'")
+    gen_rate = g.get("orders_per_s")
     res = {"orders": n, "generate_s": round(gen_s, 2),
-           "generate_orders_per_s": g.get("orders_per_s"), "items": g.get("items"),
+           "generate_orders_per_s": gen_rate, "items": g.get("items"),
            "row_changes": changes, "backlog_wal_mb": round(backlog_bytes / 1e6, 1),
            "catchup_s": round(secs, 3), "orders_per_s": round(n / secs),
+           "ratio_to_generate": round(n / secs / gen_rate, 2) if gen_rate else None,
            "changes_per_s": round(changes / secs), "wal_mb_per_s": round(backlog_bytes / 1e6 / secs, 1),
            "speed_peak_rss_mb": round(hwm / 1024, 1),
            "slot_spill_txns_bytes": list(spill[0]) if spill else None,
            "cpu_s_during_catchup": {k: None if v is None else round(v, 2)
-                                    for k, v in cpu.items()}}
+                                    for k, v in cpu.items()},
+           "cores_busy_during_catchup": {k: None if v is None else round(v / secs, 2)
+                                         for k, v in cpu.items()}}
     log(f"catch-up: {res}")
     return res
 
 
+def bench_catchup(st, quick, sizes=None, profile=False):
+    sizes = sizes or ([100_000] if quick else [100_000, 1_000_000])
+    out = {"runs": [catchup_once(st, n, 42 + i) for i, n in enumerate(sizes)]}
+    if profile:
+        n = min(sizes)
+        log(f"catch-up: profiling a further, untimed catch-up of {n:,} orders (perf record -a)")
+        out["profile"] = catchup_once(st, n, 99, perf_data=os.path.join(st.dir, "catchup.perf"))
+    return out
+
+
 # --- 3. API ----------------------------------------------------------------------------------
-def bench_api(st, quick):
+# The FastAPI peers in bench/peers/, each under uvicorn with 2 workers (uvloop, httptools).
+PEERS = (("onekey", "fastapi_onekey", "the original's design: one GET of one precomputed key"),
+         ("pipelined", "fastapi_pipelined",
+          "per-segment model: the day's segment list, then one pipelined HMGET round trip"),
+         ("sequential", "fastapi_revenue",
+          "the first replica: one HGETALL per segment, one after another (not a fair peer)"))
+
+
+def start_peer(st, module):
+    pport = port()
+    penv = dict(st.env, REDIS_URL=f"redis://127.0.0.1:{st.redis_port}/0")
+    plog = open(os.path.join(st.dir, f"{module}.log"), "ab")
+    peer = subprocess.Popen([sys.executable, "-m", "uvicorn", f"{module}:app", "--workers",
+                             "2", "--host", "127.0.0.1", "--port", str(pport), "--log-level",
+                             "warning", "--no-access-log"], cwd=os.path.join(BENCH, "peers"),
+                            env=penv, stdout=plog, stderr=subprocess.STDOUT)
+    plog.close()
+    st.procs.append(peer)
+    wait_port(pport, timeout=30, proc=peer)
+    time.sleep(1.0)  # both workers up
+    return peer, pport
+
+
+def wrk_cpu(url, dur, pids):
+    """wrk against url; with the CPU seconds (process trees) of pids during it, as cores."""
+    c0 = {k: tree_cpu_s(p) for k, p in pids.items()}
+    res = wrk(url, dur)
+    res["cores_busy"] = {k: round((tree_cpu_s(p) - c0[k]) / dur, 2) for k, p in pids.items()}
+    return res
+
+
+def bench_api(st, quick, profile=False):
     dur = 5 if quick else 15
     day, n = busiest_day(st)
     if not day or n < 1000:
@@ -205,32 +266,22 @@ def bench_api(st, quick):
         st.hdp("generate", "--orders", "20000", "--days", "1", "--seed", "7")
         day, n = busiest_day(st)
     wait_caught_up(st)
-    r = redis.Redis(port=st.redis_port, decode_responses=True)
-    segs = r.zcard(f"hdp:sp:days:{day}")
-    fields = sum(r.hlen(f"hdp:sp:{s}:{day}") for s in r.zrange(f"hdp:sp:days:{day}", 0, -1))
-    r.close()
-
-    pport = port()
-    penv = dict(st.env, REDIS_URL=f"redis://127.0.0.1:{st.redis_port}/0")
-    plog = open(os.path.join(st.dir, "fastapi.log"), "ab")
-    peer = subprocess.Popen([sys.executable, "-m", "uvicorn", "fastapi_revenue:app", "--workers",
-                             "2", "--host", "127.0.0.1", "--port", str(pport), "--log-level",
-                             "warning", "--no-access-log"], cwd=os.path.join(BENCH, "peers"),
-                            env=penv, stdout=plog, stderr=subprocess.STDOUT)
-    plog.close()
-    st.procs.append(peer)
-    wait_port(pport, timeout=30, proc=peer)
-    hurl = f"{st.url}/api/v1/revenue?date={day}"
-    purl = f"http://127.0.0.1:{pport}/api/v1/revenue?date={day}"
-    hj, pj = requests.get(hurl).json(), requests.get(purl).json()
     truth = st.query("SELECT coalesce(sum(total) FILTER (WHERE paid_at >= %s::date AND paid_at < "
                      "%s::date + 1), 0) - coalesce(sum(total) FILTER (WHERE refunded_at >= "
                      "%s::date AND refunded_at < %s::date + 1), 0) FROM orders",
                      (day, day, day, day))[0][0]
+    r = redis.Redis(port=st.redis_port, decode_responses=True)
+    segs = r.zcard(f"hdp:sp:days:{day}")
+    fields = sum(r.hlen(f"hdp:sp:{s}:{day}") for s in r.zrange(f"hdp:sp:days:{day}", 0, -1))
+    # what the original's batch job would have written for the one-key peer
+    r.set(f"peer:revenue:{day}", int(truth * 100))
+    r.close()
+    hurl = f"{st.url}/api/v1/revenue?date={day}"
     out = {"date": day, "orders_that_day": n, "segments_for_date": segs,
            "hash_fields_for_date": fields, "duration_s": dur,
-           "same_answer": {"hdp_revenue": hj.get("revenue"), "replica": pj.get("total_revenue"),
-                           "sql_truth": str(truth)}}
+           "same_answer": {"sql_truth": str(truth),
+                           "hdp": requests.get(hurl).json().get("revenue")},
+           "peers": {}}
 
     # hdp serve, with a marker probe running inside the load window
     log(f"api: wrk hdp serve {hurl}")
@@ -244,25 +295,43 @@ def bench_api(st, quick):
 
     th = threading.Thread(target=run_probe, daemon=True)
     th.start()
-    out["hdp"] = wrk(hurl, dur)
+    out["hdp"] = wrk_cpu(hurl, dur, {"hdp_serve": st.serve.pid, "redis": st.redis.pid})
     th.join()
     p = percentiles(lat)
     out["freshness_under_load"] = {"markers": len(lat), "never_seen": sum(x is None for x in lat),
                                    **{k + "_ms": ms(v) for k, v in p.items()}}
     log(f"api: hdp {out['hdp']}; freshness under load {out['freshness_under_load']}")
-    log(f"api: wrk FastAPI replica {purl}")
-    out["replica"] = wrk(purl, dur)
-    log(f"api: replica {out['replica']}")
-    st.stop(peer)
-    a, b = out["hdp"]["requests_per_s"], out["replica"]["requests_per_s"]
+    if profile:
+        data = os.path.join(st.dir, "serve.perf")
+        perf = perf_record(data, ["-p", str(st.serve.pid)])
+        time.sleep(0.5)
+        wrk(hurl, 5)
+        perf_stop(perf)
+        out["profile"] = {"hdp_serve": perf_top(data)}
+
+    for name, module, what in PEERS:
+        if quick and name == "sequential":
+            continue  # not a fair peer; the full run measures it for older reports
+        peer, pport = start_peer(st, module)
+        purl = f"http://127.0.0.1:{pport}/api/v1/revenue?date={day}"
+        out["same_answer"][name] = requests.get(purl).json().get("total_revenue")
+        log(f"api: wrk FastAPI peer {name} {purl}")
+        res = wrk_cpu(purl, dur, {"uvicorn": peer.pid, "redis": st.redis.pid})
+        res["design"] = what
+        res["module"] = f"bench/peers/{module}.py"
+        out["peers"][name] = res
+        log(f"api: peer {name} {res}")
+        st.stop(peer)
+    fair = {k: v for k, v in out["peers"].items() if k != "sequential"}
+    best = max(fair, key=lambda k: fair[k]["requests_per_s"] or 0)
+    out["best_peer"] = best
+    a, b = out["hdp"]["requests_per_s"], fair[best]["requests_per_s"]
     out["throughput_ratio"] = round(a / b, 1) if a and b else None
     return out
 
 
 # --- machine and report ----------------------------------------------------------------------
 def machine(st):
-    mem = sh(["awk", "/MemTotal/ {printf \"%.1f GiB\", $2/1048576}", "/proc/meminfo"])
-    cpu = sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"])
     cfg = {}
     for line in subprocess.run([HDP, "config"], env=st.env, capture_output=True,
                                text=True).stdout.splitlines():
@@ -270,12 +339,7 @@ def machine(st):
                      r"\W+(\S+)", line)
         if m:
             cfg[m[1]] = m[2]
-    return {"nproc": os.cpu_count(), "memory": mem, "cpu": cpu.strip(),
-            "kernel": platform.release(),
-            "postgres": st.query("SHOW server_version")[0][0],
-            "redis": sh(["redis-server", "--version"]), "wrk": sh(["wrk", "-v"]),
-            "python": platform.python_version(),
-            "hdp_commit": sh(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
+    return {**machine_info(), "postgres_server": st.query("SHOW server_version")[0][0],
             "hdp_config": cfg,
             "postgres_settings": "wal_level=logical, fsync=off, max_wal_size=8GB "
                                  "(tests/integration/pgserver.py)"}
@@ -297,21 +361,27 @@ def summary_rows(res):
                          "p99 ≤ 1000 ms" if r["target_rate"] == 1000 else "report",
                          ("yes" if met else "NO") if r["target_rate"] == 1000 else "-"))
     c = res.get("catchup")
-    if c and "orders_per_s" in c:
-        rows.append((f"catch-up of {c['orders']:,} orders",
-                     f"{c['catchup_s']} s: {fmt(c['orders_per_s'])} orders/s, "
-                     f"{fmt(c['changes_per_s'])} changes/s, peak RSS {c['speed_peak_rss_mb']} MB",
-                     "≥ 100,000 orders/s", "yes" if c["orders_per_s"] >= 100_000 else "NO"))
+    for r in (c or {}).get("runs", []):
+        rows.append((f"catch-up of {r['orders']:,} orders",
+                     f"{r['catchup_s']} s: {fmt(r['orders_per_s'])} orders/s "
+                     f"({r['ratio_to_generate']}× generate's COPY, {fmt(r['generate_orders_per_s'])}"
+                     f" orders/s), {fmt(r['changes_per_s'])} changes/s, peak RSS "
+                     f"{r['speed_peak_rss_mb']} MB; cores busy {r['cores_busy_during_catchup']}",
+                     "≥ 8× generate, ≥ 100,000 orders/s",
+                     "yes" if (r["ratio_to_generate"] or 0) >= 8 and r["orders_per_s"] >= 100_000
+                     else "NO"))
     a = res.get("api")
     if a and "hdp" in a:
-        h, p = a["hdp"], a["replica"]
+        h = a["hdp"]
         rows.append(("API hdp serve", f"{fmt(h['requests_per_s'])} req/s, p50 {h['p50_ms']} ms, "
                      f"p99 {h['p99_ms']} ms, errors {h['non_2xx'] + h['socket_errors']}",
                      "p99 ≤ 5 ms", "yes" if (h["p99_ms"] or 1e9) <= 5 else "NO"))
-        rows.append(("API FastAPI replica", f"{fmt(p['requests_per_s'])} req/s, p50 {p['p50_ms']} "
-                     f"ms, p99 {p['p99_ms']} ms, errors {p['non_2xx'] + p['socket_errors']}",
-                     "-", "-"))
-        rows.append(("API throughput hdp / replica", f"{a['throughput_ratio']}×", "≥ 20×",
+        for name, p in a["peers"].items():
+            rows.append((f"API FastAPI peer {name}", f"{fmt(p['requests_per_s'])} req/s, p50 "
+                         f"{p['p50_ms']} ms, p99 {p['p99_ms']} ms, errors "
+                         f"{p['non_2xx'] + p['socket_errors']}", p["design"], "-"))
+        rows.append((f"API throughput hdp / {a['best_peer']} (the faster fair peer)",
+                     f"{a['throughput_ratio']}×", "≥ 20×",
                      "yes" if (a["throughput_ratio"] or 0) >= 20 else "NO"))
         fl = a["freshness_under_load"]
         rows.append(("freshness under API load", f"p50 {fmt(fl['p50_ms'])} ms, max "
@@ -350,8 +420,11 @@ def report(res, path_md, path_json):
               "`confirmed_flush_lsn` ≥ target (includes process start and connection). Row "
               "changes from `pg_stat_user_tables` (ins+upd+del of the four shop tables).",
               "- API: `wrk -t2 -c50 --latency` against each server one after the other, same "
-              "Redis, same date; the replica is `bench/peers/fastapi_revenue.py` "
-              "(uvicorn --workers 2). wrk shares the 2 cores with the server under test. "
+              "Redis, same date; the peers are `bench/peers/fastapi_onekey.py` (one GET of a "
+              "precomputed key), `fastapi_pipelined.py` (segment list + one pipelined HMGET) and "
+              "the first replica `fastapi_revenue.py` (HGETALL per segment, sequential), each "
+              "under uvicorn --workers 2 with uvloop and httptools. wrk shares the 2 cores "
+              "with the server under test. "
               "Markers every 200 ms during the hdp run measure freshness under load.",
               "", "## Details", "", "```json", json.dumps({k: res[k] for k in res
                                                           if k not in ("machine",)}, indent=2),
@@ -366,10 +439,15 @@ SECTIONS = {"freshness": bench_freshness, "catchup": bench_catchup, "api": bench
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="freshness,catchup,api")
-    ap.add_argument("--quick", action="store_true", help="short smoke run (< 2 min)")
+    ap.add_argument("--quick", action="store_true", help="short smoke run (< 1 min)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    ap.add_argument("--catchup-orders", default=None,
+                    help="backlog sizes, comma-separated (100000,1000000; quick: 100000)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also perf-profile an untimed catch-up and hdp serve under wrk")
     args = ap.parse_args()
+    sizes = [int(x) for x in args.catchup_orders.split(",")] if args.catchup_orders else None
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     bad = [s for s in only if s not in SECTIONS]
     if bad:
@@ -396,7 +474,12 @@ def main():
             for name in only:
                 st.revive()
                 try:
-                    res[name] = SECTIONS[name](st, args.quick)
+                    if name == "catchup":
+                        res[name] = bench_catchup(st, args.quick, sizes, args.profile)
+                    elif name == "api":
+                        res[name] = bench_api(st, args.quick, args.profile)
+                    else:
+                        res[name] = SECTIONS[name](st, args.quick)
                 except KeyboardInterrupt:
                     raise
                 except Exception as e:

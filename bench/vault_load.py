@@ -33,7 +33,8 @@ from collections import Counter
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
-from benchenv import cpu_s, ensure_requirements, log, sh  # noqa: E402
+from benchenv import (cpu_s, ensure_requirements, log, machine as machine_info,  # noqa: E402
+                      perf_record, perf_stop, perf_top, sh)
 
 ensure_requirements()
 import psycopg2  # noqa: E402
@@ -100,6 +101,12 @@ def make_lake(st, orders, seed):
     return res
 
 
+def grow_lake(st, orders, seed):
+    """The increment: `hdp generate` of `orders` more orders while `hdp capture` runs, until
+    its slot confirmed the WAL end, then `hdp run compact` (new curated files only)."""
+    return make_lake(st, orders, seed)
+
+
 def settle(st):
     """Lets the server go quiet before a timed section: the generator's dead tuples vacuumed
     (else autovacuum of shop competes for the CPUs), then a checkpoint."""
@@ -131,15 +138,16 @@ def run_peer(st, lake, n):
 def copy_baseline(st, n):
     """COPY FROM STDIN of n rows (bytea, bigint, timestamptz, text) — the shape of a hub row,
     the bytea an MD5 like a hash key — into a logged table, once without an index and once
-    with a bytea primary key. The data is built in memory first; only the COPY is timed."""
+    with a bytea primary key. n is as many rows as hdp's load inserted into hubs, links and
+    satellites. The data is written to a file first; only the COPY is timed."""
     st.pg.psql("postgres", "DROP DATABASE IF EXISTS copybench")
     st.pg.psql("postgres", "CREATE DATABASE copybench")
+    path = os.path.join(st.dir, "copy.tsv")
+    with open(path, "w") as f:
+        for i in range(n):
+            f.write("\\\\x%s\t%d\t2026-11-24 10:00:00.%06d+00\tshop.orders\n"
+                    % (hashlib.md5(b"%d" % i).hexdigest(), i, i % 1000000))
     settled = settle(st)
-    buf = io.StringIO()
-    for i in range(n):
-        buf.write("\\\\x%s\t%d\t2026-11-24 10:00:00.%06d+00\tshop.orders\n"
-                  % (hashlib.md5(b"%d" % i).hexdigest(), i, i % 1000000))
-    data = buf.getvalue()
     c = psycopg2.connect(st.pg.dsn("copybench"))
     out = {"rows": n, "logged": True, "settle_s": settled}
     with c.cursor() as cur:
@@ -147,13 +155,15 @@ def copy_baseline(st, n):
             cur.execute(f"CREATE TABLE t_{name} (hk bytea NOT NULL, id bigint NOT NULL, "
                         f"load_dts timestamptz NOT NULL, record_source text NOT NULL{ddl})")
             c.commit()
-            t0 = time.monotonic()
-            cur.copy_expert(f"COPY t_{name} FROM STDIN", io.StringIO(data))
-            c.commit()
-            secs = time.monotonic() - t0
+            with open(path) as f:
+                t0 = time.monotonic()
+                cur.copy_expert(f"COPY t_{name} FROM STDIN", f, size=1 << 20)
+                c.commit()
+                secs = time.monotonic() - t0
             out[name] = {"seconds": round(secs, 3), "rows_per_s": round(n / secs)}
             log(f"COPY {n:,} rows, {name}: {secs:.2f} s, {n / secs:,.0f} rows/s")
     c.close()
+    os.unlink(path)
     st.pg.psql("postgres", "DROP DATABASE copybench")
     return out
 
@@ -230,12 +240,13 @@ def vault_counts(st, db):
     return out
 
 
-def run_hdp_vault(st):
+def run_hdp_vault(st, empty=True):
     before = vault_counts(st, "dwh")
-    if any(before.values()):
+    if empty and any(before.values()):
         raise RuntimeError(f"the vault is not empty: {before}")
     settled = settle(st)
-    log("hdp run vault into the empty vault")
+    log("hdp run vault into the " + ("empty vault" if empty else
+                                      f"vault of {before['hub_order']:,} orders"))
     with ActivitySampler(st.pg.dsn("postgres")) as sampler:
         t0 = time.monotonic()
         p = subprocess.run(["/usr/bin/time", "-v", HDP, "run", "vault"], env=st.env,
@@ -254,38 +265,35 @@ def run_hdp_vault(st):
            "hdp_cpu_s": round((tv(r"User time \(seconds\)") or 0) +
                               (tv(r"System time \(seconds\)") or 0), 2),
            "settle_s": settled, "stdout": p.stdout.strip(), "activity": sampler.result(),
-           "vault_rows": vault_counts(st, "dwh")}
+           "vault_rows_before": before, "vault_rows": vault_counts(st, "dwh")}
+    res["new_rows"] = {t: res["vault_rows"][t] - before[t] for t in VAULT_TABLES}
     log(f"hdp run vault: {p.stdout.strip()} ({wall:.2f} s)")
     return res
 
 
-def perf_top(data, comm, limit=12):
-    """The hottest symbols of one command in a perf.data file, as "pct symbol" lines."""
-    r = subprocess.run(["perf", "report", "-i", data, "--comms", comm, "--no-children",
-                        "--sort", "dso,symbol", "--stdio", "-g", "none", "--percentage",
-                        "relative"], capture_output=True, text=True)
-    rows = [re.sub(r"( -)+$", "", re.sub(r"\s+", " ", ln.strip()))
-            for ln in r.stdout.splitlines() if re.match(r"\s+\d+\.\d+%", ln)]
-    return rows[:limit]
-
-
 def profile(st):
     """A second, untimed `hdp run vault` into the emptied vault under `perf record -a`: the
-    CPU split between hdp and PostgreSQL and each one's hottest symbols."""
+    hottest symbols of hdp and of its PostgreSQL backend(s) (found by pg_stat_activity)."""
     st.pg.psql("dwh", "TRUNCATE " + ", ".join(f"vault.{t}" for t in VAULT_TABLES) +
                ", ops.quarantine, ops.load_file, ops.load_log RESTART IDENTITY")
     settle(st)
-    data = os.path.join(st.dir, "perf.data")
-    p = subprocess.run(["perf", "record", "-a", "-g", "-F", "499", "-o", data, "--", HDP,
-                        "run", "vault"], env=st.env, cwd=st.dir, capture_output=True, text=True)
+    data = os.path.join(st.dir, "vault.perf")
+    with ActivitySampler(st.pg.dsn("postgres")) as sampler:
+        perf = perf_record(data, ["-a"])
+        time.sleep(0.5)
+        p = subprocess.Popen([HDP, "run", "vault"], env=st.env, cwd=st.dir,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        _, err = p.communicate()
+        perf_stop(perf)
     if p.returncode != 0:
-        raise RuntimeError(f"perf record exited {p.returncode}: {p.stderr[-1000:]}")
-    r = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "comm",
-                        "--stdio", "-g", "none"], capture_output=True, text=True)
-    split = [re.sub(r"\s+", " ", ln.strip()) for ln in r.stdout.splitlines()
-             if re.match(r"\s+\d+\.\d+%", ln)][:6]
-    res = {"loaded_orders": vault_counts(st, "dwh")["hub_order"], "cpu_by_command": split,
-           "hdp": perf_top(data, "hdp"), "postgres": perf_top(data, "postgres")}
+        raise RuntimeError(f"hdp run vault exited {p.returncode}: {err[-1000:]}")
+    backends = sorted(sampler.cpu0)
+    res = {"loaded_orders": vault_counts(st, "dwh")["hub_order"],
+           "split": sampler.result()["backend_cpu_s"],
+           "hdp": perf_top(data, pids=[p.pid]),
+           "postgres": perf_top(data, pids=backends) if backends else [],
+           "postgres_by_dso": perf_top(data, pids=backends, sort="dso", limit=5)
+           if backends else []}
     log(f"profile: {res}")
     return res
 
@@ -309,12 +317,8 @@ def slice_check(st, peer):
 # --------------------------------------------------------------------------- report
 
 def machine(st):
-    return {"nproc": os.cpu_count(),
-            "memory": sh(["awk", "/MemTotal/ {printf \"%.1f GiB\", $2/1048576}", "/proc/meminfo"]),
-            "cpu": sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).strip(),
-            "kernel": platform.release(), "postgres": st.query("SHOW server_version")[0][0],
-            "python": platform.python_version(), "psycopg2": psycopg2.__version__.split()[0],
-            "hdp_commit": sh(["git", "-C", ROOT, "describe", "--always", "--dirty"]),
+    return {**machine_info(), "postgres_server": st.query("SHOW server_version")[0][0],
+            "psycopg2": psycopg2.__version__.split()[0],
             "postgres_settings": "wal_level=logical, fsync=off, max_wal_size=8GB, defaults "
                                  "otherwise (tests/integration/pgserver.py, bench/stack.py)",
             "disk": "local; lake is file:// in the work folder"}
@@ -343,6 +347,16 @@ def summarize(res):
                     "rows_pit_per_s": sat_rows(h["vault_rows"], True) / h["wall_s"]}
         if "peer" in s:
             s["factor"] = s["hdp"]["orders_per_s"] / s["peer"]["orders_per_s"]
+        cp = res.get("copy", {}).get("bytea_pk")
+        if cp:
+            s["copy_ratio"] = s["hdp"]["rows_per_s"] / cp["rows_per_s"]
+    inc = res.get("increment", {}).get("load")
+    if inc and "wall_s" in inc:
+        o = inc["new_rows"]["hub_order"]
+        s["increment"] = {"orders": o, "vault_orders_before": inc["vault_rows_before"]["hub_order"],
+                          "orders_per_s": o / inc["wall_s"],
+                          "rows_per_s": sat_rows(inc["new_rows"], False) / inc["wall_s"],
+                          "peak_rss_mib": inc["peak_rss_mib"]}
     res["summary"] = s
 
 
@@ -385,6 +399,13 @@ def report(res, path_md):
             lines.append(f"| PostgreSQL COPY, {cp['rows']:,} narrow rows, logged table, "
                          f"{label} | {cp[k]['seconds']:.2f} | – | {f0(cp[k]['rows_per_s'])} "
                          f"| – | – |")
+    inc = s.get("increment")
+    if inc:
+        il = res["increment"]["load"]
+        lines.append(f"| `hdp run vault`, {inc['orders']:,} new orders into a vault of "
+                     f"{inc['vault_orders_before']:,} | {il['wall_s']:.2f} | "
+                     f"{f0(inc['orders_per_s'])} | {f0(inc['rows_per_s'])} | – | "
+                     f"{il['peak_rss_mib']} |")
     lines += ["", "| goal | measured | met |", "|---|---|---|"]
     if "hdp" in s:
         o = s["hdp"]["orders_per_s"]
@@ -393,6 +414,15 @@ def report(res, path_md):
         if "factor" in s:
             lines.append(f"| ≥ {GOAL_FACTOR}× the replica | {s['factor']:.0f}× | "
                          f"{'met' if s['factor'] >= GOAL_FACTOR else 'missed'} |")
+        if "copy_ratio" in s:
+            lines.append(f"| vault rows/s ≥ 2× COPY into a bytea-PK table | "
+                         f"{s['copy_ratio']:.2f}× | {'met' if s['copy_ratio'] >= 2 else 'missed'} |")
+        if inc:
+            lines.append(f"| ≥ 25,000 orders/s for new orders into a loaded vault | "
+                         f"{f0(inc['orders_per_s'])} | "
+                         f"{'met' if inc['orders_per_s'] >= 25_000 else 'missed'} |")
+        rss = max(h["peak_rss_mib"], inc["peak_rss_mib"] if inc else 0)
+        lines.append(f"| peak RSS ≤ 512 MiB | {rss} MiB | {'met' if rss <= 512 else 'missed'} |")
     else:
         lines.append(f"| ≥ {GOAL_ORDERS_S:,} orders/s, ≥ {GOAL_FACTOR}× the replica | "
                      "not measured | – |")
@@ -424,10 +454,10 @@ def report(res, path_md):
                   "of samples with an active backend by wait event and statement:", ""]
         lines += [f"- {a['share'] * 100:.0f} % {a['wait']}: `{a['query']}`" for a in act["active"]]
     prof = res.get("profile")
-    if prof and "cpu_by_command" in prof:
+    if prof and "hdp" in prof:
         lines += ["", f"`perf record -a` of a second, untimed run into the emptied vault "
-                  f"({prof['loaded_orders']:,} orders loaded), samples by command: " +
-                  "; ".join(prof["cpu_by_command"]) + ".", "", "hdp's hottest symbols:", ""]
+                  f"({prof['loaded_orders']:,} orders loaded); its backend(s) used "
+                  f"{prof['split']} s of CPU.", "", "hdp's hottest symbols:", ""]
         lines += [f"    {x}" for x in prof["hdp"]]
         lines += ["", "PostgreSQL's hottest symbols:", ""]
         lines += [f"    {x}" for x in prof["postgres"]]
@@ -458,9 +488,13 @@ def report(res, path_md):
               "- Peer: `bench/peers/vault_rowbyrow.py` on the slice into database dwh_peer "
               "(same DDL), one `INSERT ... ON CONFLICT DO NOTHING` per hub/link/satellite row, "
               "a commit after each; scaled linearly to the full order count.",
-              "- COPY: `COPY ... FROM STDIN` through psycopg2 of rows (bytea 16 B, bigint, "
-              "timestamptz, text) into a logged table, once without an index and once with a "
-              "bytea primary key, data prepared in memory first.",
+              "- COPY: `COPY ... FROM STDIN` through psycopg2 of as many rows as hdp's load "
+              "inserted into hubs, links and satellites (bytea 16 B, bigint, timestamptz, text) "
+              "into a logged table, once without an index and once with a bytea primary key, "
+              "data written to a file first.",
+              "- Increment: `hdp generate` of more orders (another seed) while `hdp capture` "
+              "runs, `hdp run compact`, then `hdp run vault` into the loaded vault, timed the "
+              "same way; orders/s = new rows of vault.hub_order / wall s.",
               "- One run each; the same PostgreSQL server serves all three, one after the other."]
     with open(path_md, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -479,10 +513,16 @@ def main():
                     help="HDP_SEGMENT_SECONDS for capture (short: the tail closes sooner)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))
     ap.add_argument("--keep", action="store_true", help="keep the work folder (lake, logs)")
-    ap.add_argument("--perf", action="store_true",
+    ap.add_argument("--increment", type=int, default=None,
+                    help="then N more orders into the loaded vault (100000; quick 5000; 0: none)")
+    ap.add_argument("--copy-rows", type=int, default=None,
+                    help="rows of the COPY baseline (default: as many as hdp's load inserted)")
+    ap.add_argument("--profile", "--perf", dest="perf", action="store_true",
                     help="afterwards, profile a second (untimed) hdp run vault with perf")
     a = ap.parse_args()
     a.orders = a.orders or (50_000 if a.quick else 1_000_000)
+    if a.increment is None:
+        a.increment = 5_000 if a.quick else 100_000
     a.peer_orders = min(a.orders, a.peer_orders or (2_000 if a.quick else 20_000))
     if not os.access(HDP, os.X_OK):
         sys.exit(f"bench: {HDP} not built (run make)")
@@ -503,10 +543,24 @@ def main():
             st.query("SELECT pg_drop_replication_slot('hdp_speed')")  # no speed layer here
             res["lake"] = make_lake(st, a.orders, a.seed)
             res["lake"]["curated"] = curated_rows(lake)
-            for name, fn in (("peer", lambda: run_peer(st, lake, a.peer_orders)),
-                             ("copy", lambda: copy_baseline(st, a.orders)),
-                             ("hdp", lambda: run_hdp_vault(st) if vault_available(st) else
-                              {"error": "this build has no `hdp run vault`"})):
+
+            def copy_rows():
+                if a.copy_rows:
+                    return a.copy_rows
+                if "vault_rows" in res.get("hdp", {}):
+                    return sat_rows(res["hdp"]["vault_rows"], False)
+                return a.orders * 8
+
+            def increment():
+                out = {"lake": grow_lake(st, a.increment, a.seed + 1)}
+                out["load"] = run_hdp_vault(st, empty=False)
+                return out
+
+            steps = [("peer", lambda: run_peer(st, lake, a.peer_orders)),
+                     ("hdp", lambda: run_hdp_vault(st) if vault_available(st) else
+                      {"error": "this build has no `hdp run vault`"}),
+                     ("copy", lambda: copy_baseline(st, copy_rows()))]
+            for name, fn in steps:
                 try:
                     res[name] = fn()
                 except KeyboardInterrupt:
@@ -516,6 +570,14 @@ def main():
                     res[name] = {"error": str(e)}
             if "vault_rows" in res["hdp"] and "vault_rows" in res["peer"]:
                 res["slice_check"] = slice_check(st, res["peer"])
+            if a.increment and "vault_rows" in res["hdp"]:
+                try:
+                    res["increment"] = increment()
+                except KeyboardInterrupt:
+                    raise
+                except Exception as e:
+                    log(f"increment: FAILED: {e}")
+                    res["increment"] = {"error": str(e)}
             if a.perf and "vault_rows" in res["hdp"]:
                 try:
                     res["profile"] = profile(st)
@@ -540,7 +602,8 @@ def main():
     report(res, stem + ".md")
     print(open(stem + ".md").read())
     print(f"report: {os.path.relpath(stem + '.md', ROOT)}")
-    return 0 if all("error" not in res.get(k, {}) for k in ("peer", "copy", "hdp")) else 1
+    return 0 if all("error" not in res.get(k, {}) for k in ("peer", "copy", "hdp",
+                                                            "increment")) else 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ APT_PKGS=(build-essential pkg-config
   libcurl4-openssl-dev libzstd-dev libsnappy-dev libcmocka-dev libxxhash-dev
   postgresql redis-server clickhouse-server clickhouse-client
   cppcheck clang-format wrk valgrind
+  linux-perf time  # make bench: perf profiles of the hot paths, /usr/bin/time -v's peak RSS
   clang libclang-rt-dev  # clang + compiler-rt: libFuzzer and the sanitizers of `make fuzz`
   prometheus
   chromium)  # the portal's browser test (tests/integration/test_portal.py, Playwright)

@@ -1,5 +1,7 @@
-"""Replica of the original platform's revenue endpoint: FastAPI + redis-py over the same
-Redis keys hdp's speed layer writes (src/core/speed_model.h).
+"""The first replica of the revenue endpoint, kept to compare with older reports (the fair
+peers are fastapi_onekey.py and fastapi_pipelined.py): FastAPI + redis-py over the same Redis
+keys hdp's speed layer writes (src/core/speed_model.h), one round trip per segment, one after
+another.
 
   GET /api/v1/revenue?date=YYYY-MM-DD -> {"date": ..., "total_revenue": float}
 
