@@ -5,8 +5,9 @@
 #   make demo       deps, build, local stack with a live order stream
 #   make bench      every benchmark side by side, one report with a goal table and perf
 #                   profiles: bench/results/report-<date>.md/.json (bench/report.py;
-#                   REPORT_ARGS, and BENCH_ARGS / LAKE_BENCH_ARGS / VAULT_BENCH_ARGS are
-#                   passed on to bench/run.py, lake_compact.py, vault_load.py)
+#                   REPORT_ARGS, and BENCH_ARGS / LAKE_BENCH_ARGS / VAULT_BENCH_ARGS /
+#                   MARTS_BENCH_ARGS / WAL_BENCH_ARGS are passed on to bench/run.py,
+#                   lake_compact.py, vault_load.py, marts_merge.py, walsender_cost.py)
 #   make bench-quick  the same with small sizes (< 3 min): report-<date>-quick.md
 #   make lint       cppcheck + clang-format check
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60) on its corpus
@@ -143,7 +144,8 @@ demo: deps
 
 REPORT_ARGS ?= --profile
 BENCH_ENV = BENCH_ARGS="$(BENCH_ARGS)" LAKE_BENCH_ARGS="$(LAKE_BENCH_ARGS)" \
-	VAULT_BENCH_ARGS="$(VAULT_BENCH_ARGS)"
+	VAULT_BENCH_ARGS="$(VAULT_BENCH_ARGS)" MARTS_BENCH_ARGS="$(MARTS_BENCH_ARGS)" \
+	WAL_BENCH_ARGS="$(WAL_BENCH_ARGS)"
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@$(BENCH_ENV) .venv/bin/python bench/report.py $(REPORT_ARGS)

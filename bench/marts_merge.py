@@ -11,8 +11,8 @@ truth and the report says so.
 One private PostgreSQL + Redis (bench/stack.py) and ClickHouse (tests/integration/chserver.py);
 `hdp capture` and `hdp speed` run while `hdp generate --orders N --days 30` writes the shop;
 then `hdp run compact`, `hdp run vault`; the speed-only API is measured; then `hdp run marts`
-(timed), `hdp run publish`, and the merged API. Writes bench/results/marts-merge-<date>
-[-quick].md and .json."""
+(timed), `hdp run publish`, and the merged API. Writes marts-merge-<date>[-quick].md and .json
+into --out (bench/results)."""
 import argparse
 import datetime
 import io
@@ -29,7 +29,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
-from benchenv import cpu_s, ensure_requirements, log, sh  # noqa: E402
+from benchenv import ensure_requirements, log, machine  # noqa: E402
 
 ensure_requirements()
 import psycopg2  # noqa: E402
@@ -187,13 +187,6 @@ def wait_published(st, ch, timeout=120):
     raise RuntimeError(f"the watermark never reached segment {closed}")
 
 
-def machine():
-    return {"cpu": sh(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]),
-            "cores": os.cpu_count(), "kernel": sh(["uname", "-r"]),
-            "clickhouse": sh(["clickhouse-server", "--version"]),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-
-
 def verdict(ok):
     return "met" if ok else "**missed**"
 
@@ -223,7 +216,7 @@ def report(res, path_md):
         {"goal": "answers exact (API = SQL)", "measured": f"{so['exact']} / {mg['exact']}",
          "peer": "-", "met": so["exact"] and mg["exact"]},
     ]
-    L = [f"# Marts and the Lambda merge — {res['machine']['date']}", "",
+    L = [f"# Marts and the Lambda merge — {res['date']}", "",
          f"{res['orders']:,} orders over 30 days; machine: {res['machine']['cpu'].strip()}, "
          f"{res['machine']['cores']} cores, kernel {res['machine']['kernel']}; "
          f"{res['machine']['clickhouse']}. Wall time {res['wall_s']} s.", "",
@@ -256,11 +249,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--orders", type=int, default=1_000_000)
     ap.add_argument("--seconds", type=int, default=15, help="wrk duration per endpoint")
-    ap.add_argument("--quick", action="store_true", help="50,000 orders, 5 s per endpoint")
+    ap.add_argument("--quick", action="store_true", help="10,000 orders, 2 s per endpoint")
+    ap.add_argument("--out", default=os.path.join(BENCH, "results"), help="folder of the report")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
     if args.quick:
-        args.orders, args.seconds = 50_000, 5
+        args.orders, args.seconds = 10_000, 2
 
     def on_term(signum, frame):
         raise KeyboardInterrupt
@@ -269,7 +263,8 @@ def main():
     work = tempfile.mkdtemp(prefix="hdp-bench-marts-")
     t0 = time.monotonic()
     ch = start_clickhouse(work, password=secrets.token_hex(8))
-    res = {"orders": args.orders, "quick": args.quick, "machine": machine()}
+    res = {"orders": args.orders, "quick": args.quick, "machine": machine(),
+           "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     try:
         with Stack(os.path.join(work, "stack"), log=log,
                    env={"HDP_CLICKHOUSE_URL": ch.url, "HDP_SEGMENT_SECONDS": str(SEGMENT_S),
@@ -294,7 +289,7 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
     res["wall_s"] = round(time.monotonic() - t0, 1)
     date = datetime.date.today().isoformat()
-    stem = os.path.join(BENCH, "results", f"marts-merge-{date}{'-quick' if args.quick else ''}")
+    stem = os.path.join(args.out, f"marts-merge-{date}{'-quick' if args.quick else ''}")
     report(res, stem + ".md")
     with open(stem + ".json", "w") as f:
         json.dump(res, f, indent=2, default=str)

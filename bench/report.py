@@ -1,7 +1,8 @@
 """One performance report for hdp (issue 13): runs the four benchmarks one after the other on
 this machine and writes bench/results/report-<date>[-quick].md and .json with one goal table.
 
-    .venv/bin/python bench/report.py [--quick] [--profile] [--only realtime,compact,vault]
+    .venv/bin/python bench/report.py [--quick] [--profile]
+                                     [--only realtime,compact,vault,marts,walsender]
     .venv/bin/python bench/report.py --from DIR   # only render again from the parts in DIR
 
 Parts, each runnable alone and each writing its own JSON (and .md) into the parts folder:
@@ -11,6 +12,10 @@ Parts, each runnable alone and each writing its own JSON (and .md) into the part
   * bench/lake_compact.py `hdp run compact` vs DuckDB threads=1 and default threads
   * bench/vault_load.py   `hdp run vault` vs PostgreSQL COPY of as many narrow rows into a
                           bytea-PK table and vs the row-by-row replica; an increment too
+  * bench/marts_merge.py  `hdp run marts` fact rows/s (vs PostgreSQL's COPY out and
+                          ClickHouse's insert), the merged API vs speed-only serve
+  * bench/walsender_cost.py what pgoutput decoding and a real walsender cost per lever of
+                          the catch-up goal (REPLICA IDENTITY, binary output)
 --profile has each part add perf profiles (top symbols) of its hot path, which the report
 quotes in its notes. A report, never a test: nothing is asserted, every goal is a ratio or a
 number measured in this run."""
@@ -54,10 +59,17 @@ def parts_cmds(a, parts):
     if a.profile:
         for c in (rt, lk, vl):
             c.append("--profile")
+    mm = [sys.executable, os.path.join(BENCH, "marts_merge.py"), "--out", parts]
+    ws = [sys.executable, os.path.join(BENCH, "walsender_cost.py"), "--out", parts]
+    if q:
+        mm.append("--quick")
+        ws.append("--quick")
     rt += shlex.split(os.environ.get("BENCH_ARGS", ""))
     lk += shlex.split(os.environ.get("LAKE_BENCH_ARGS", ""))
     vl += shlex.split(os.environ.get("VAULT_BENCH_ARGS", ""))
-    return {"realtime": rt, "compact": lk, "vault": vl}
+    mm += shlex.split(os.environ.get("MARTS_BENCH_ARGS", ""))
+    ws += shlex.split(os.environ.get("WAL_BENCH_ARGS", ""))
+    return {"realtime": rt, "compact": lk, "vault": vl, "marts": mm, "walsender": ws}
 
 
 def run_parts(a, parts):
@@ -86,7 +98,8 @@ def load_parts(parts):
         fs = sorted(glob.glob(os.path.join(parts, pattern)), key=os.path.getmtime)
         return json.load(open(fs[-1])) if fs else None
     return {"realtime": newest("realtime-*.json"), "compact": newest("lake-compact-*.json"),
-            "vault": newest("vault-load-*.json")}
+            "vault": newest("vault-load-*.json"), "marts": newest("marts-merge-*.json"),
+            "walsender": newest("walsender-*.json")}
 
 
 # --------------------------------------------------------------------------- goals
@@ -302,6 +315,50 @@ def vault_goals(rows, notes, vl):
                      f"{il['activity']['backend_cpu_s']} CPU-s; `{il['stdout']}`.")
 
 
+def marts_goals(rows, notes, mm):
+    """The marts issue's benchmark goals, as bench/marts_merge.py judged them."""
+    if not mm:
+        return
+    for g in mm.get("goals", []):
+        v = g["measured"]
+        shown = n0(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 1000 \
+            else str(v)
+        goal(rows, "marts/merge", g["goal"], shown, str(g["peer"]), None, g["met"])
+    m, so, mg = mm["marts"], mm["api"]["speed_only"], mm["api"]["merged"]
+    notes.append(f"Marts of {mm['orders']:,} orders: `hdp run marts` wrote {m['fact_rows']:,} "
+                 f"fact rows in {m['seconds']} s ({n0(m['fact_rows_per_s'])} rows/s; hdp "
+                 f"{m['hdp_cpu_s']} CPU-s: the time is PostgreSQL evaluating the fact query "
+                 f"over the vault); PostgreSQL's COPY out of vault.sat_order_line "
+                 f"{n0(mm['pg_copy_out']['rows_per_s'])} rows/s, ClickHouse's insert of the fact "
+                 f"lines {n0(mm['ch_insert']['rows_per_s'])} rows/s. API on {mm['day']}: "
+                 f"/revenue {n0(so['revenue']['requests_per_s'])} req/s speed-only, "
+                 f"{n0(mg['revenue']['requests_per_s'])} merged (p99 {so['revenue']['p99_ms']} / "
+                 f"{mg['revenue']['p99_ms']} ms); /by-city {n0(so['by_city']['requests_per_s'])} "
+                 f"/ {n0(mg['by_city']['requests_per_s'])}; answers = SQL: {so['exact']} / "
+                 f"{mg['exact']} (batch part {mg['batch_revenue']}, W {mg['watermark']}).")
+
+
+def walsender_notes(notes, ws):
+    if not ws:
+        return
+    f, d = ws["full"], ws["default"]
+    base = f["text"]["decode_cpu_s"] or 1
+    notes.append(
+        f"Walsender levers ({ws['orders']:,}-order backlogs, bench/walsender_cost.py): pgoutput "
+        f"decoding alone (pg_logical_slot_peek_binary_changes, best of 2) costs "
+        f"{f['text']['decode_cpu_s']} CPU-s with REPLICA IDENTITY FULL + text (today), "
+        f"{f['binary']['decode_cpu_s']} with binary ({f['binary']['decode_cpu_s'] / base:.2f}×), "
+        f"{d['text']['decode_cpu_s']} with DEFAULT ({d['text']['decode_cpu_s'] / base:.2f}×), "
+        f"{d['binary']['decode_cpu_s']} with both ({d['binary']['decode_cpu_s'] / base:.2f}×); "
+        f"a real walsender streaming the same FULL backlog to pg_recvlogical used "
+        f"{f['walsender']['walsender_cpu_s']} CPU-s, "
+        f"{f['walsender']['walsender_cpu_s'] / base:.1f}× the decoding alone: most of its time "
+        f"is the send path (a socket write per message), which neither lever touches. The two "
+        f"levers together would take at most ~"
+        f"{100 * (1 - d['binary']['decode_cpu_s'] / base) * base / max(0.01, f['walsender']['walsender_cpu_s']):.0f} % "
+        f"off the walsender's CPU.")
+
+
 def profiles(parts_json):
     """(title, lines) of every profile the parts recorded."""
     out = []
@@ -381,6 +438,13 @@ def render(res, path_md):
               "`hdp run vault` into an empty vault; COPY of as many narrow rows (bytea MD5, "
               "bigint, timestamptz, text) into a logged table with a bytea primary key; the "
               "row-by-row replica on a slice, scaled; then an increment of new orders.",
+              "- Marts and merge: `bench/marts_merge.py` builds a vault of N orders (capture "
+              "and speed running), times `hdp run marts` into empty marts, then `wrk` on "
+              "/revenue and /by-city with ClickHouse off (speed only) and after publish "
+              "(merged), each answer checked against SQL.",
+              "- Walsender: `bench/walsender_cost.py` decodes the same backlog with pgoutput "
+              "text and binary, under REPLICA IDENTITY FULL and DEFAULT, and streams it "
+              "through a real walsender to pg_recvlogical.",
               "- API: `wrk -t2 -c50 --latency` against hdp serve and each FastAPI peer in "
               "turn, same Redis, same day; wrk shares the two cores with the server.",
               "- The machine is shared with other work: the cores busy with it during 3 s "
@@ -396,6 +460,8 @@ def build(res, parts_json):
     realtime_goals(rows, notes, parts_json["realtime"])
     compact_goals(rows, notes, parts_json["compact"])
     vault_goals(rows, notes, parts_json["vault"])
+    marts_goals(rows, notes, parts_json.get("marts"))
+    walsender_notes(notes, parts_json.get("walsender"))
     res["goals"], res["notes"] = rows, res.get("notes_pre", []) + notes
     res["profiles"] = profiles(parts_json)
     res["parts_data"] = parts_json
@@ -405,7 +471,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, under 3 minutes")
     ap.add_argument("--profile", action="store_true", help="perf profiles of each hot path")
-    ap.add_argument("--only", default="realtime,compact,vault")
+    ap.add_argument("--only", default="realtime,compact,vault,marts,walsender")
     ap.add_argument("--from", dest="from_dir", help="render from the parts in this folder")
     ap.add_argument("--parts", help="folder for the parts' output (default: a new temp folder)")
     ap.add_argument("--out", default=os.path.join(BENCH, "results"))

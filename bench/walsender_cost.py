@@ -10,7 +10,7 @@ One private PostgreSQL (bench/stack.py, `hdp init`). Two backlogs of N orders ea
 it, the backlog is decoded to its end LSN by pgoutput (pg_logical_slot_peek_binary_changes: the
 walsender's decoding without the network, repeatable), one with text output and one with
 binary=true. For each: wall seconds, the decoding backend's CPU seconds, the output bytes.
-Writes bench/results/walsender-<date>.md and .json."""
+Writes walsender-<date>[-quick].md and .json into --out (bench/results)."""
 import argparse
 import datetime
 import json
@@ -136,6 +136,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--orders", type=int, default=100_000)
     ap.add_argument("--quick", action="store_true", help="20,000 orders")
+    ap.add_argument("--out", default=os.path.join(BENCH, "results"), help="folder of the report")
     args = ap.parse_args()
     if args.quick:
         args.orders = 20_000
@@ -169,7 +170,7 @@ def main():
     L += ["", "Today hdp runs FULL + text. hdp's pgoutput decoder does not read binary tuples "
           "yet (src/format/pgoutput.c refuses them), and DEFAULT needs the consumer to keep "
           "each order's paid day, refund day, total and city itself.", ""]
-    stem = os.path.join(BENCH, "results",
+    stem = os.path.join(args.out,
                         f"walsender-{datetime.date.today().isoformat()}"
                         f"{'-quick' if args.quick else ''}")
     with open(stem + ".json", "w") as f:
