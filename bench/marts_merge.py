@@ -23,7 +23,6 @@ import shutil
 import signal
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,7 +35,7 @@ import psycopg2  # noqa: E402
 import requests  # noqa: E402
 
 from run import busiest_day, ms, wrk  # noqa: E402
-from stack import MarkerProbe, Stack, percentiles  # noqa: E402
+from stack import Stack, percentiles, with_freshness_probe  # noqa: E402
 from vault_load import settle, wait_slot  # noqa: E402
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
@@ -150,17 +149,8 @@ def api_round(st, day, dur, label):
            "exact": body.get("revenue") == str(truth),
            "watermark": body.get("watermark"), "degraded": body.get("degraded"),
            "batch_revenue": (body.get("batch") or {}).get("revenue")}
-    probe = MarkerProbe(st, st.url, interval=0.2, poll=0.005)
-    lat = []
-
-    def run_probe():
-        time.sleep(dur / 4)
-        lat.extend(probe.run(dur / 2))
-
-    th = threading.Thread(target=run_probe, daemon=True)
-    th.start()
-    out["revenue"] = wrk(f"{st.url}/api/v1/revenue?date={day}", dur)
-    th.join()
+    out["revenue"], lat = with_freshness_probe(
+        st, dur, lambda: wrk(f"{st.url}/api/v1/revenue?date={day}", dur))
     p = percentiles(lat)
     out["freshness_under_load"] = {"markers": len(lat), "never_seen": sum(x is None for x in lat),
                                    **{k + "_ms": ms(v) for k, v in p.items()}}

@@ -8,7 +8,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -20,14 +19,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
 from benchenv import (cpu_s, ensure_requirements, log, machine as machine_info,  # noqa: E402
-                      perf_record, perf_stop, perf_top, sh, tree_cpu_s)
+                      perf_record, perf_stop, perf_top, tree_cpu_s)
 
 ensure_requirements()
 import redis  # noqa: E402
 import requests  # noqa: E402
 
-from stack import (HDP, MARKER_DAY, MarkerProbe, Stack, api_cents, percentiles,  # noqa: E402
-                   port, wait_port)
+from stack import (HDP, MARKER_DAY, MarkerProbe, Stack, percentiles, port,  # noqa: E402
+                   wait_port, with_freshness_probe)
 
 
 def ms(x):
@@ -285,18 +284,8 @@ def bench_api(st, quick, profile=False):
 
     # hdp serve, with a marker probe running inside the load window
     log(f"api: wrk hdp serve {hurl}")
-    import threading
-    probe = MarkerProbe(st, st.url, interval=0.2, poll=0.005)
-    lat = []
-
-    def run_probe():
-        time.sleep(dur / 4)
-        lat.extend(probe.run(dur / 2))
-
-    th = threading.Thread(target=run_probe, daemon=True)
-    th.start()
-    out["hdp"] = wrk_cpu(hurl, dur, {"hdp_serve": st.serve.pid, "redis": st.redis.pid})
-    th.join()
+    out["hdp"], lat = with_freshness_probe(
+        st, dur, lambda: wrk_cpu(hurl, dur, {"hdp_serve": st.serve.pid, "redis": st.redis.pid}))
     p = percentiles(lat)
     out["freshness_under_load"] = {"markers": len(lat), "never_seen": sum(x is None for x in lat),
                                    **{k + "_ms": ms(v) for k, v in p.items()}}

@@ -263,6 +263,25 @@ class MarkerProbe:
         return out
 
 
+def with_freshness_probe(st, dur, load):
+    """Runs load() (a benchmark of about dur seconds, e.g. wrk) while a MarkerProbe commits
+    marker orders through its middle half; returns (load's result, the markers' latencies):
+    how fresh the answers stay under that load."""
+    probe = MarkerProbe(st, st.url, interval=0.2, poll=0.005)
+    lat = []
+
+    def run_probe():
+        time.sleep(dur / 4)
+        lat.extend(probe.run(dur / 2))
+
+    th = threading.Thread(target=run_probe, daemon=True)
+    th.start()
+    try:
+        return load(), lat
+    finally:
+        th.join()
+
+
 def percentiles(xs, ps=(50, 90, 99, 100)):
     xs = sorted(x for x in xs if x is not None)
     if not xs:

@@ -17,10 +17,8 @@ Writes bench/results/vault-load-<date>[-quick].md and .json."""
 import argparse
 import datetime
 import hashlib
-import io
 import json
 import os
-import platform
 import re
 import signal
 import subprocess
@@ -34,7 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 sys.path.insert(0, BENCH)
 from benchenv import (cpu_s, ensure_requirements, log, machine as machine_info,  # noqa: E402
-                      perf_record, perf_stop, perf_top, sh)
+                      perf_record, perf_stop, perf_top)
 
 ensure_requirements()
 import psycopg2  # noqa: E402
@@ -447,7 +445,7 @@ def report(res, path_md):
                             for k, v in res["slice_check"].items()) + "."]
     act = h.get("activity")
     if act:
-        lines += ["", f"## Where hdp's time goes", "",
+        lines += ["", "## Where hdp's time goes", "",
                   f"hdp CPU {h['hdp_cpu_s']} s, its PostgreSQL backend(s) CPU "
                   f"{act['backend_cpu_s']} s, wall {h['wall_s']} s. pg_stat_activity of dwh "
                   f"every {int(act['interval_s'] * 1000)} ms ({act['samples']} samples), share "
