@@ -116,7 +116,7 @@ fuzz-smoke:
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 
 integration: build/hdp
-	@.venv/bin/python -m pytest -q -x tests/integration $(PYTEST_ARGS)
+	@.venv/bin/python -m pytest -q -x --durations=15 tests/integration $(PYTEST_ARGS)
 
 # The exactness scenario of the Lambda merge (orders flowing, capture, speed and a running
 # marts killed -9, batch runs, serve answering) once against the ASan/UBSan binary: every
