@@ -352,9 +352,9 @@ def walsender_notes(notes, ws):
         f"{d['binary']['decode_cpu_s']} with both ({d['binary']['decode_cpu_s'] / base:.2f}×); "
         f"a real walsender streaming the same FULL backlog to pg_recvlogical used "
         f"{f['walsender']['walsender_cpu_s']} CPU-s, "
-        f"{f['walsender']['walsender_cpu_s'] / base:.1f}× the decoding alone: most of its time "
-        f"is the send path (a socket write per message), which neither lever touches. The two "
-        f"levers together would take at most ~"
+        f"{f['walsender']['walsender_cpu_s'] / base:.1f}× the decoding alone: most of its CPU is "
+        f"spent outside pgoutput's decoding, in streaming the messages out, which neither lever "
+        f"touches. The two levers together would take at most ~"
         f"{100 * (1 - d['binary']['decode_cpu_s'] / base) * base / max(0.01, f['walsender']['walsender_cpu_s']):.0f} % "
         f"off the walsender's CPU.")
 
