@@ -2,10 +2,14 @@
 
 Every service runs on a free port under the test's tmpdir and is stopped by the test;
 nothing here touches the default ports (6379, 5432)."""
+import json
 import os
 import socket
 import subprocess
+import threading
 import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 # The standard ports and the ones `hdp up` uses by default: tests never take them.
@@ -71,3 +75,51 @@ def stop_process(proc, timeout=10.0):
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+class BotStub:
+    """Telegram's Bot API, the one SaaS the tests cannot reach, as a local HTTP server.
+    Every sendMessage request is kept in `requests` as (path, body, mode); the accepted ones
+    in `messages` as (path, body). `mode` decides the answer: "ok"; "hang" (no answer for
+    30 s); or an HTTP status such as "401" or "500", answered with a refusal that echoes the
+    request path (bot token and all) raw and percent-encoded in its description and in a
+    header, as a careless proxy might."""
+
+    def __init__(self):
+        self.requests, self.messages, self.mode = [], [], "ok"
+        stub = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                mode = stub.mode
+                stub.requests.append((self.path, body, mode))
+                if mode == "hang":
+                    time.sleep(30)
+                    return
+                if mode == "ok":
+                    stub.messages.append((self.path, body))
+                    code, answer = 200, {"ok": True, "result": {}}
+                else:
+                    code = int(mode)
+                    answer = {"ok": False, "error_code": code,
+                              "description": f"Refused: bad token in {self.path} "
+                                             f"({urllib.parse.quote(self.path, safe='')})"}
+                data = json.dumps(answer).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("X-Echo", self.path)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()

@@ -3,57 +3,17 @@ Telegram (a local HTTP stub stands in for the Bot API: the one service we cannot
 ClickHouse outage that fails a run and is caught up after, Telegram down without holding up a
 run, two schedulers that never run at once and a standby that takes over after kill -9.
 Real PostgreSQL, Redis, ClickHouse and a file:// lake."""
-import json
 import signal
-import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
 import pytest
 
-from stack import HDP, Stack, assert_exact
+from services import BotStub
+from stack import Stack, assert_exact
 
 TOKEN = "123456:Secret-Bot-Token-do-not-print"
 INTERVAL = 4
-
-
-class BotStub:
-    """Records sendMessage requests; `mode` decides the answer: ok, 500, or hang."""
-
-    def __init__(self):
-        self.messages, self.hits, self.mode = [], 0, "ok"
-        stub = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self):
-                stub.hits += 1
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if stub.mode == "hang":
-                    time.sleep(30)
-                    return
-                if stub.mode == "500":
-                    self.send_response(500)
-                    self.end_headers()
-                    self.wfile.write(b'{"ok":false,"description":"Internal Server Error"}')
-                    return
-                stub.messages.append((self.path, body))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok":true,"result":{}}')
-
-            def log_message(self, *a):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,8 @@ import re
 import secrets
 import signal
 import subprocess
-import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
 import pytest
@@ -29,7 +27,7 @@ import pytest
 from chserver import start_clickhouse
 from pgserver import add_password_role, start_postgres, stop_postgres
 from s3server import s3_server
-from services import free_port, start_redis, stop_process, wait_port
+from services import BotStub, free_port, start_redis, stop_process, wait_port
 from stack import HDP, Stack
 
 HEX = secrets.token_hex(6)
@@ -88,46 +86,6 @@ def assert_clean(seen):
 
 
 # ---------------------------------------------------------------- Telegram stub
-
-
-class BotStub:
-    """The Bot API: records each sendMessage; `mode` ok, 401 or 500 (the refusals echo the
-    path, token and all, raw and percent-encoded, in their description and a header, as a
-    careless proxy might)."""
-
-    def __init__(self):
-        self.messages, self.mode = [], "ok"
-        stub = self
-
-        class H(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                stub.messages.append((self.path, body, stub.mode))
-                if stub.mode == "ok":
-                    code, answer = 200, {"ok": True, "result": {}}
-                else:
-                    code = int(stub.mode)
-                    answer = {"ok": False, "error_code": code,
-                              "description": f"Unauthorized: bad token in {self.path} "
-                                             f"({q(self.path)})"}
-                data = json.dumps(answer).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("X-Echo", self.path)
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *a):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
 
 
 # ---------------------------------------------------------------- the stack
@@ -320,7 +278,7 @@ def test_every_command_and_endpoint_with_the_right_configuration(st, bot):
     st.http("GET", "/api/v1/stream", token=API_TOKEN + "x")
     st.ok("scheduler", "--once")  # takes the queued request
     assert st.http("GET", "/api/v1/stream", token=API_TOKEN, read_limit=2000)[0] == 200
-    for path, body, _ in bot.messages:  # the messages themselves: the last test
+    for path, body, _ in bot.requests:  # the messages themselves: the last test
         assert path == f"/bot{TG_TOKEN}/sendMessage"
     assert_clean(st.seen)
 
@@ -339,7 +297,7 @@ def test_telegram_refusing_with_the_token_in_its_answer(st, bot, mode):
                "WHERE status = 'pending'")
 
     bot.mode = mode
-    n0, k0 = len(bot.messages), queued()
+    n0, k0 = len(bot.requests), queued()
     try:
         st.ok("generate", "--rate", "20", "--duration", "1", "--seed", "9" + mode)
         st.wait_caught_up(slot="hdp_lake")
@@ -351,7 +309,7 @@ def test_telegram_refusing_with_the_token_in_its_answer(st, bot, mode):
         assert queued() > k0, "no run queued a summary"
         due_now()
         out = st.run("run", "notify")
-        assert len(bot.messages) > n0, "nothing was sent to Telegram"
+        assert len(bot.requests) > n0, "nothing was sent to Telegram"
         errors = [r[0] for r in st.dwh("SELECT last_error FROM ops.notification "
                                        "WHERE status = 'pending' AND last_error IS NOT NULL")]
         assert any(f"HTTP {mode}" in e and "/bot" in e and "***" in e for e in errors), errors
@@ -367,7 +325,7 @@ def test_telegram_refusing_with_the_token_in_its_answer(st, bot, mode):
     due_now()
     st.ok("run", "notify")  # the outbox drains once Telegram takes messages again
     assert st.dwh("SELECT count(*) FROM ops.notification WHERE status = 'pending'")[0][0] == 0
-    for path, body, _ in bot.messages[n0:]:
+    for path, body, _ in bot.requests[n0:]:
         assert path == f"/bot{TG_TOKEN}/sendMessage"
         assert not leaks(json.dumps(body)), body
 
@@ -545,8 +503,8 @@ def test_logs_warehouse_and_telegram_hold_no_secret(st, bot):
     for (t,) in tables:
         rows = st.dwh(f"SELECT t::text FROM ops.{t} t")
         seen.append((f"dwh ops.{t}", "\n".join(r[0] for r in rows)))
-    assert any(mode == "ok" for _, _, mode in bot.messages), "Telegram received no message"
-    for path, body, mode in bot.messages:
+    assert any(mode == "ok" for _, _, mode in bot.requests), "Telegram received no message"
+    for path, body, mode in bot.requests:
         assert path == f"/bot{TG_TOKEN}/sendMessage", path  # the one place the token may be
         seen.append((f"a message to Telegram ({mode})", json.dumps(body)))
     assert_clean(seen)
