@@ -14,7 +14,8 @@
 #include "io/pg.h"
 
 #define VAULT_LOCK_KEY "7233011"  /* pg_try_advisory_xact_lock: one vault load at a time */
-#define FLUSH_BYTES    (8u << 20) /* COPY a staging buffer once it holds this much */
+#define FLUSH_BYTES    (2u << 20) /* COPY a staging buffer once it holds this much */
+#define STAGE_ROWS     8192u      /* rows of a row group staged between flushes */
 
 /* ------------------------------------------------------------------ the SQL */
 
@@ -400,6 +401,27 @@ static int lookup_known(loader *l, int domain, const vstage_ids *ids, hdp_err *e
     return HDP_OK;
 }
 
+/* Stages rows [r0, r0 + n) of the loaded row group: their unseen references asked of the
+ * vault, their rows emitted, the staging buffers COPYed once full. A row group holds up to
+ * a million rows; slicing it bounds what the buffers hold to FLUSH_BYTES plus one slice. */
+static int stage_slice(loader *l, const vstage_file *f, size_t r0, size_t n, hdp_err *e)
+{
+    vstage_ids ids[VD_NDOMAIN];
+    memset(ids, 0, sizeof(ids));
+    vstage_refs(&l->stage, f, r0, n, ids);
+    int rc = HDP_OK;
+    for (int d = 0; d < VD_NDOMAIN; d++) {
+        if (rc == HDP_OK)
+            rc = lookup_known(l, d, &ids[d], e);
+        free(ids[d].v);
+    }
+    if (rc == HDP_OK) {
+        vstage_rows(&l->stage, f, r0, n);
+        rc = flush_all(l, FLUSH_BYTES, e);
+    }
+    return rc;
+}
+
 static int stage_file(loader *l, const plan_file *pf, hdp_err *e)
 {
     int rc = lake_get(l->lake, pf->key, &l->obj, e);
@@ -419,18 +441,8 @@ static int stage_file(loader *l, const plan_file *pf, hdp_err *e)
             hdp_err_prefix(e, "%s: ", pf->key);
             break;
         }
-        vstage_ids ids[VD_NDOMAIN];
-        memset(ids, 0, sizeof(ids));
-        vstage_refs(&l->stage, &f, nrows, ids);
-        for (int d = 0; d < VD_NDOMAIN; d++) {
-            if (rc == HDP_OK)
-                rc = lookup_known(l, d, &ids[d], e);
-            free(ids[d].v);
-        }
-        if (rc == HDP_OK) {
-            vstage_rows(&l->stage, &f, nrows);
-            rc = flush_all(l, FLUSH_BYTES, e);
-        }
+        for (size_t r0 = 0; rc == HDP_OK && r0 < nrows; r0 += STAGE_ROWS)
+            rc = stage_slice(l, &f, r0, nrows - r0 < STAGE_ROWS ? nrows - r0 : STAGE_ROWS, e);
     }
     pq_reader_free(rd);
     return rc;
@@ -607,7 +619,12 @@ static int load(loader *l, hdp_err *e)
     for (size_t i = 0; rc == HDP_OK && i < l->nfiles; i++) {
         const plan_file *f = &l->files[i];
         log_info("vault: staging %s (%" PRId64 " rows)", f->key, f->rows);
-        rc = stage_file(l, f, e);
+        if (l->stage.done[f->src])
+            rc = hdp_fail(e, "vault: internal: %s comes after the last file of its table", f->key);
+        if (rc == HDP_OK)
+            rc = stage_file(l, f, e);
+        if (rc == HDP_OK && (i + 1 == l->nfiles || l->files[i + 1].src != f->src))
+            vstage_source_done(&l->stage, f->src);
         if (f->first < l->st->seg_first)
             l->st->seg_first = f->first;
         if (f->last > l->st->seg_last)

@@ -69,6 +69,12 @@ static const source_spec specs[VSRC_N] = {
                           -1},
 };
 
+/* What a satellite's map keeps per key: the last row emitted for it this load. */
+typedef struct sat_last {
+    uint8_t hashdiff[VH_LEN];
+    int64_t ts;
+} sat_last;
+
 static const char *const meta_names[NMETA] = {"commit_lsn", "seq", "commit_ts", "op", "segment"};
 
 /* Staging tables mirror the vault's columns; sat rows add (lsn, seq, segment, first). */
@@ -116,7 +122,18 @@ void vstage_init(vault_stage *s, int64_t load_id)
     vh_init(&s->h);
     for (int i = 0; i < VS_NOUT; i++)
         s->out[i] = (hdp_buf)HDP_BUF_INIT;
+    for (int i = 0; i < VS_QUARANTINE; i++)
+        hkmap_init(&s->seen[i], sizeof(sat_last));
+    hkmap_init(&s->seen[VS_LINK_ORDER_CUSTOMER], 0);
     s->load_id = load_id;
+}
+
+void vstage_source_done(vault_stage *s, int src)
+{
+    hkmap_free(&s->seen[specs[src].sat]);
+    if (src == VSRC_ORDERS)
+        hkmap_free(&s->seen[VS_LINK_ORDER_CUSTOMER]);
+    s->done[src] = 1;
 }
 
 void vstage_free(vault_stage *s)
@@ -305,14 +322,10 @@ static void quarantine(vault_stage *s, const vstage_file *f, size_t row, const c
     s->emitted[VS_QUARANTINE]++;
 }
 
-/* A hub row (hk, id, load_dts, record_source) the first time the load sees the key. */
+/* A hub row (hk, id, load_dts, record_source); the caller knows the key is new. */
 static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_t hk[VH_LEN],
                      int64_t id, int64_t ts)
 {
-    int created;
-    hkmap_put(&s->seen[out], hk, &created);
-    if (!created)
-        return;
     hdp_buf *b = &s->out[out];
     put_hk(b, hk);
     buf_put_i64(b, id);
@@ -322,9 +335,10 @@ static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_
     s->emitted[out]++;
 }
 
-/* A satellite row when its hashdiff differs from the last one emitted for the key. */
+/* A satellite row when its hashdiff differs from the last one emitted for the key (en, the
+ * key's entry; created: the load had not met the key). */
 static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uint8_t hk[VH_LEN],
-                     int64_t ts, int deleted)
+                     sat_last *en, int created, int64_t ts, int deleted)
 {
     const source_spec *sp = &specs[f->src];
     vh_begin(&s->h);
@@ -333,8 +347,6 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
     vh_bool(&s->h, deleted);
     uint8_t hd[VH_LEN];
     vh_end(&s->h, hd);
-    int created;
-    hk_entry *en = hkmap_put(&s->seen[sp->sat], hk, &created);
     if (!created && memcmp(en->hashdiff, hd, VH_LEN) == 0)
         return;
     if (!created && en->ts == ts)
@@ -360,16 +372,12 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
     s->emitted[sp->sat]++;
 }
 
-/* A link row (hk, hk_a, hk_b[, line_no], load_dts, record_source) the first time the load
- * sees it. */
+/* A link row (hk, hk_a, hk_b[, line_no], load_dts, record_source); the caller knows the
+ * link is new. */
 static void emit_link(vault_stage *s, const vstage_file *f, int out, const uint8_t hk[VH_LEN],
                       const uint8_t a[VH_LEN], const uint8_t b_hk[VH_LEN], const int64_t *line_no,
                       int64_t ts)
 {
-    int created;
-    hkmap_put(&s->seen[out], hk, &created);
-    if (!created)
-        return;
     hdp_buf *b = &s->out[out];
     put_hk(b, hk);
     put_hk(b, a);
@@ -409,10 +417,11 @@ static void add_id(vstage_ids *ids, i64map *dedup, int64_t id)
     ids->v[ids->n++] = id;
 }
 
-void vstage_refs(vault_stage *s, const vstage_file *f, size_t nrows, vstage_ids ids[VD_NDOMAIN])
+void vstage_refs(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows,
+                 vstage_ids ids[VD_NDOMAIN])
 {
     i64map dedup[VD_NDOMAIN] = {I64MAP_INIT, I64MAP_INIT, I64MAP_INIT};
-    for (size_t r = 0; r < nrows; r++) {
+    for (size_t r = row0; r < row0 + nrows; r++) {
         if (f->src == VSRC_ORDERS && !is_null(f, NMETA + 1, r)) {
             int64_t c = get_i64(f, NMETA + 1, r);
             if (!known(s, VD_CUSTOMER, c))
@@ -461,11 +470,11 @@ static const char *contract_violation(const vault_stage *s, const vstage_file *f
 
 static const int key0[] = {0}, key1[] = {1}, key01[] = {0, 1}, key012[] = {0, 1, 2};
 
-void vstage_rows(vault_stage *s, const vstage_file *f, size_t nrows)
+void vstage_rows(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows)
 {
     const source_spec *sp = &specs[f->src];
     char why[128];
-    for (size_t r = 0; r < nrows; r++) {
+    for (size_t r = row0; r < row0 + nrows; r++) {
         s->rows_read++;
         if (contract_violation(s, f, r, why, sizeof(why)) != NULL) {
             quarantine(s, f, r, why);
@@ -477,7 +486,9 @@ void vstage_rows(vault_stage *s, const vstage_file *f, size_t nrows)
         int deleted = opn == 1 && op[0] == 'D';
         uint8_t hk[VH_LEN];
         hash_cols(s, f, sp->nhk == 3 ? key012 : key0, sp->nhk, r, hk);
-        if (sp->hub >= 0)
+        int created;
+        sat_last *en = hkmap_put(&s->seen[sp->sat], hk, &created);
+        if (sp->hub >= 0 && created)
             emit_hub(s, f, sp->hub, hk, get_i64(f, NMETA + 0, r), ts);
         if (sp->domain >= 0)
             vstage_mark_known(s, sp->domain, get_i64(f, NMETA + 0, r));
@@ -485,14 +496,18 @@ void vstage_rows(vault_stage *s, const vstage_file *f, size_t nrows)
             uint8_t hk_customer[VH_LEN], hk_link[VH_LEN];
             hash_cols(s, f, key1, 1, r, hk_customer);
             hash_cols(s, f, key01, 2, r, hk_link);
-            emit_link(s, f, VS_LINK_ORDER_CUSTOMER, hk_link, hk, hk_customer, NULL, ts);
-        } else if (f->src == VSRC_ORDER_ITEMS) {
+            int new_link;
+            hkmap_put(&s->seen[VS_LINK_ORDER_CUSTOMER], hk_link, &new_link);
+            if (new_link)
+                emit_link(s, f, VS_LINK_ORDER_CUSTOMER, hk_link, hk, hk_customer, NULL, ts);
+        } else if (f->src == VSRC_ORDER_ITEMS && created) {
+            /* the line's satellite key is the link's: hash(order_id, product_id, line_no) */
             uint8_t hk_order[VH_LEN], hk_product[VH_LEN];
             hash_cols(s, f, key0, 1, r, hk_order);
             hash_cols(s, f, key1, 1, r, hk_product);
             int64_t line_no = get_i64(f, NMETA + 2, r);
             emit_link(s, f, VS_LINK_ORDER_PRODUCT, hk, hk_order, hk_product, &line_no, ts);
         }
-        emit_sat(s, f, r, hk, ts, deleted);
+        emit_sat(s, f, r, hk, en, created, ts, deleted);
     }
 }

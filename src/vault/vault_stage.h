@@ -11,7 +11,7 @@
  *
  * Quarantine (the contract): a row without its business key; an order whose customer, or a
  * line whose order or product, is neither in this load (not quarantined) nor in the vault.
- * References the load has not seen are gathered per row group (vstage_refs) so the caller
+ * References the load has not seen are gathered per slice of rows (vstage_refs) so the caller
  * can ask the vault in one query and mark the known ones (vstage_mark_known).
  *
  * No I/O here: the caller owns the database connection and flushes the buffers. */
@@ -57,16 +57,25 @@ const char *vstage_copy_sql(int out, int direct);
 
 typedef struct vault_stage {
     vh_builder h;
-    hkmap seen[VS_QUARANTINE]; /* per hub/link/sat output: keys emitted this load */
-    i64map known[VD_NDOMAIN];  /* business keys known good (this load or the vault) */
-    hdp_buf out[VS_NOUT];      /* COPY text not yet flushed */
-    int64_t emitted[VS_NOUT];  /* rows emitted per output */
-    int same_ts[VS_NOUT];      /* a satellite key got two rows with one load_dts */
+    /* Keys emitted this load, per satellite (value: its last hashdiff and load time), and
+     * for the link whose key is not its satellite's (order-customer: a set). A hub, and
+     * the order-product link, are new exactly when their satellite's key is. */
+    hkmap seen[VS_QUARANTINE];
+    i64map known[VD_NDOMAIN]; /* business keys known good (this load or the vault) */
+    hdp_buf out[VS_NOUT];     /* COPY text not yet flushed */
+    int64_t emitted[VS_NOUT]; /* rows emitted per output */
+    int same_ts[VS_NOUT];     /* a satellite key got two rows with one load_dts */
     int64_t rows_read;
     int64_t load_id;
+    int done[VSRC_N]; /* vstage_source_done was called */
 } vault_stage;
 
 void vstage_init(vault_stage *s, int64_t load_id);
+/* Frees the per-key maps of source src once its last file is staged: the loader stages
+ * the sources one after another (a table's references first), and their keys are disjoint,
+ * so at a million orders the orders' maps are gone before the lines' grow. The business
+ * keys it made known stay. A done source's rows must not come again. */
+void vstage_source_done(vault_stage *s, int src);
 void vstage_free(vault_stage *s);
 
 /* Column indexes of one file, resolved by name. */
@@ -86,10 +95,11 @@ typedef struct vstage_ids {
     int64_t *v;
     size_t n, cap;
 } vstage_ids;
-void vstage_refs(vault_stage *s, const vstage_file *f, size_t nrows, vstage_ids ids[VD_NDOMAIN]);
+void vstage_refs(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows,
+                 vstage_ids ids[VD_NDOMAIN]);
 void vstage_mark_known(vault_stage *s, int domain, int64_t id);
 
-/* Emits the staging/quarantine rows of rows [0, nrows) of the loaded row group. */
-void vstage_rows(vault_stage *s, const vstage_file *f, size_t nrows);
+/* Emits the staging/quarantine rows of rows [row0, row0 + nrows) of the loaded row group. */
+void vstage_rows(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows);
 
 #endif
