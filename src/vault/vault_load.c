@@ -93,18 +93,18 @@ static int is_sat(int out)
  * probed the table it fills would scan its own growing, invisible heap when the planner
  * picked a sequential scan (an empty or freshly truncated table), which is quadratic. */
 
-/* Hubs and links: staged keys the vault holds already are dropped; staging keys are unique. */
-static void sql_drop_known_keys(hdp_buf *q, const target *t)
-{
-    buf_printf(q, "DELETE FROM %s s USING %s v WHERE v.%s = s.hk", t->stg, t->table, t->hk);
-}
-
+/* Hubs and links of a table that holds rows (else is_direct): staging keys are unique, and
+ * those the vault holds already are skipped by its primary key. ON CONFLICT probes that
+ * index whatever the planner would pick, so this is not the self-probing statement the rule
+ * above forbids, and it spares an anti-join over the whole table that finds nothing in most
+ * loads (100,000 orders into a million: 3.5 of 23 s). */
 static void sql_insert_keys(hdp_buf *q, const target *t)
 {
     buf_printf(q,
                "INSERT INTO %s (%s, %s, load_dts, record_source) "
-               "SELECT s.hk, %s, s.load_dts, s.record_source FROM %s s ORDER BY s.hk",
-               t->table, t->hk, t->cols, t->stg_cols, t->stg);
+               "SELECT s.hk, %s, s.load_dts, s.record_source FROM %s s ORDER BY s.hk "
+               "ON CONFLICT (%s) DO NOTHING",
+               t->table, t->hk, t->cols, t->stg_cols, t->stg, t->hk);
 }
 
 /* Satellites: a key's first staged row is dropped when its hashdiff equals the key's latest
@@ -490,11 +490,8 @@ static int merge_staging(loader *l, hdp_err *e)
             if (rc != HDP_OK)
                 break;
         }
-        if (!l->empty[out]) { /* else there is nothing to compare with */
-            if (is_sat(out))
-                sql_drop_unchanged(&q, t);
-            else
-                sql_drop_known_keys(&q, t);
+        if (!l->empty[out] && is_sat(out)) { /* else there is nothing to compare with */
+            sql_drop_unchanged(&q, t);
             rc = exec_counted(l, &q, NULL, e);
             if (rc != HDP_OK)
                 break;
