@@ -9,18 +9,10 @@ import time
 import psycopg2
 import pytest
 
-from services import BotStub
 from stack import Stack, assert_exact
 
 TOKEN = "123456:Secret-Bot-Token-do-not-print"
 INTERVAL = 4
-
-
-@pytest.fixture(scope="module")
-def bot():
-    b = BotStub()
-    yield b
-    b.close()
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ import pytest
 from chserver import start_clickhouse
 from pgserver import add_password_role, start_postgres, stop_postgres
 from s3server import s3_server
-from services import BotStub, free_port, start_redis, stop_process, wait_port
+from services import free_port, start_redis, stop_process, wait_port
 from stack import HDP, Stack
 
 HEX = secrets.token_hex(6)
@@ -85,10 +85,17 @@ def assert_clean(seen):
     assert not found, "secrets leaked:\n" + "\n".join(found[:30])
 
 
-# ---------------------------------------------------------------- Telegram stub
-
-
 # ---------------------------------------------------------------- the stack
+
+def terminate(p):
+    """SIGTERM (when still running), then what it printed; SIGKILL after 30 s."""
+    if p.poll() is None:
+        p.send_signal(signal.SIGTERM)
+    try:
+        return p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.communicate()
 
 
 class SecretStack(Stack):
@@ -152,12 +159,7 @@ class SecretStack(Stack):
         try:
             out, err = p.communicate(timeout=seconds)
         except subprocess.TimeoutExpired:
-            p.send_signal(signal.SIGTERM)
-            try:
-                out, err = p.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, err = p.communicate()
+            out, err = terminate(p)
         where = where or "hdp " + " ".join(args)
         self.seen += [(f"{where}: stdout", out), (f"{where}: stderr", err)]
         return p.returncode, out, err
@@ -197,13 +199,6 @@ class SecretStack(Stack):
         if self.ch:
             self.ch.stop()
         stop_postgres(self.pg)
-
-
-@pytest.fixture(scope="module")
-def bot():
-    b = BotStub()
-    yield b
-    b.close()
 
 
 @pytest.fixture(scope="module")
@@ -470,13 +465,7 @@ def test_a_wrong_configuration_fails_in_one_line_without_a_secret(st, case):
         except RuntimeError:
             pass  # it exited: its output is checked below
         finally:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-            try:
-                out, err = p.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                out, err = p.communicate()
+            out, err = terminate(p)
         st.seen += [(f"[{case}] hdp {' '.join(args)} (watched): stdout", out),
                     (f"[{case}] hdp {' '.join(args)} (watched): stderr", err)]
     for args in (["status"], ["status", "--json"], ["config"]):
