@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "core/timeutil.h"
 
@@ -281,10 +282,11 @@ static void dispatch(http_worker *w, http_conn *c)
             c->close_after = 1;
             return;
         }
-        if (res->static_body != NULL)
-            buf_append(o, res->static_body, res->static_len);
-        else
-            buf_append(o, res->body.data, res->body.len);
+        const char *first = res->static_body ? res->static_body : res->body.data;
+        size_t first_len = res->static_body ? res->static_len : res->body.len;
+        buf_append(o, first, first_len);
+        c->has_event = first_len > 0;
+        c->last_event = c->has_event ? XXH3_64bits(first, first_len) : 0;
         c->streaming = 1;
         memcpy(c->channel, res->channel, sizeof(c->channel));
         worker_add_stream(w, c);

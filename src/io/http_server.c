@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "core/timeutil.h"
 
@@ -126,6 +127,7 @@ void worker_add_stream(http_worker *w, http_conn *c)
     w->nstreams++;
     atomic_store(&w->nstreams_pub, (int)w->nstreams);
     atomic_fetch_add(&w->s->nstreams, 1);
+    atomic_fetch_add(&w->s->streams_opened, 1);
 }
 
 static void release_addr(http_server *s, const http_addr_key *k)
@@ -401,8 +403,12 @@ static void on_mail(http_worker *w)
         http_conn *next;
         for (http_conn *c = w->streams; c != NULL; c = next) {
             next = c->snext;
-            if (strcmp(c->channel, msgs[i]->channel) == 0)
-                conn_stream_push(w, c, msgs[i]->data, msgs[i]->len);
+            if (strcmp(c->channel, msgs[i]->channel) != 0 ||
+                (c->has_event && c->last_event == msgs[i]->hash))
+                continue;
+            c->last_event = msgs[i]->hash;
+            c->has_event = 1;
+            conn_stream_push(w, c, msgs[i]->data, msgs[i]->len);
         }
         msg_unref(msgs[i]);
     }
@@ -453,6 +459,7 @@ void http_server_broadcast(http_server *s, const char *channel, const char *even
         http_msg *m = xmalloc(sizeof(*m) + b.len);
         atomic_init(&m->refs, nt);
         snprintf(m->channel, sizeof(m->channel), "%s", channel);
+        m->hash = XXH3_64bits(b.data, b.len);
         m->len = b.len;
         memcpy(m->data, b.data, b.len);
         for (int k = 0; k < nt; k++) {
@@ -798,6 +805,7 @@ void http_server_stats_get(const http_server *s, http_server_stats *st)
     st->idle_timeouts = atomic_load(&m->idle_timeouts);
     st->write_timeouts = atomic_load(&m->write_timeouts);
     st->streams_open = (unsigned long long)atomic_load(&m->nstreams);
+    st->streams_opened = atomic_load(&m->streams_opened);
     st->streams_dropped = atomic_load(&m->streams_dropped);
     for (size_t i = 0; i < HTTP_NERR; i++)
         st->errors[i] = atomic_load(&m->errors[i]);

@@ -106,8 +106,10 @@ int http_server_port(const http_server *s);
 int http_server_max_conns(const http_server *s);
 
 /* Sends an SSE event (an "event:" line when event is not NULL or empty, then data as "data:"
- * lines, then an empty line) to every open stream of channel. Thread-safe; does not block on
- * clients. A stream opened while the call runs may miss the event. */
+ * lines, then an empty line) to every open stream of channel whose last event (its first one
+ * included) was not these very bytes: a caller may repeat an event, for streams that opened
+ * after it, and no stream gets it twice in a row. Thread-safe; does not block on clients. A
+ * stream opened while the call runs may miss the event (streams_opened tells it happened). */
 void http_server_broadcast(http_server *s, const char *channel, const char *event, const char *data,
                            size_t len);
 
@@ -126,6 +128,7 @@ typedef struct http_server_stats {
     unsigned long long idle_timeouts;     /* keep-alive connections closed for idling */
     unsigned long long write_timeouts;    /* responses the client stopped reading */
     unsigned long long streams_open;      /* event streams open now */
+    unsigned long long streams_opened;    /* event streams opened since the start */
     unsigned long long streams_dropped;   /* streams closed for falling behind */
     unsigned long long errors[HTTP_NERR]; /* answered by the server itself, by kind */
 } http_server_stats;

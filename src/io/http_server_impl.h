@@ -68,6 +68,8 @@ struct http_conn {
     int continue_sent; /* "100 Continue" went out for the current request */
     int streaming;
     char channel[HTTP_CHANNEL_MAX];
+    uint64_t last_event; /* XXH3-64 of the last event sent to the stream (with has_event) */
+    int has_event;
     http_addr_key key;
     char client[INET6_ADDRSTRLEN];
 };
@@ -93,6 +95,7 @@ typedef struct handoff {
 typedef struct http_msg {
     atomic_int refs;
     char channel[HTTP_CHANNEL_MAX];
+    uint64_t hash; /* XXH3-64 of data */
     size_t len;
     char data[];
 } http_msg;
@@ -135,6 +138,7 @@ struct http_server {
     http_worker *workers;
     atomic_int stop;
     atomic_int nconns, nstreams;
+    atomic_ullong streams_opened;
     pthread_mutex_t mu; /* guards addrs */
     http_addrs addrs;
     atomic_ullong accepted, rejected_per_addr, rejected_full, evicted, header_timeouts,

@@ -2,10 +2,14 @@
  * Server-Sent Events, for dashboards that update by themselves.
  *
  * One poller thread for all streams: every 200 ms it reads hdp:speed:version and the batch
- * watermark (one MGET); when either moved, or the UTC day turned, it renders today's answer
- * through the answer cache and broadcasts it when it differs from the last one sent. The
- * cache may hand back the previous answer for up to its window, so after a move the poller
- * keeps looking for one window more. Clients cost nothing but their socket. */
+ * watermark (one MGET); when either moved, the UTC day turned or a stream opened, it renders
+ * today's answer through the answer cache and broadcasts it when it differs from the last one
+ * it sent, or when streams opened since. The cache may hand back the previous answer for up
+ * to its window, so the poller keeps looking for one window more. A stream's first event was
+ * rendered before the stream was registered: a change in between reaches it through the
+ * broadcast after it opened, and the server sends no stream the same event twice in a row
+ * (http_server_broadcast), so nobody gets a change twice or misses one. Clients cost nothing
+ * but their socket. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +75,7 @@ static void *poller(void *arg)
     char *last_body = NULL;
     size_t last_len = 0;
     int64_t last_day = -1, look_until = 0;
+    unsigned long long opened_seen = 0; /* streams_opened when last rendered for them */
     while (!atomic_load(&s->stream_stop)) {
         struct timespec ts = {0, POLL_MS * 1000000L};
         nanosleep(&ts, NULL);
@@ -83,7 +88,8 @@ static void *poller(void *arg)
         int64_t now = mono_us();
         int64_t day = floor_div(now_unix_us(), USEC_PER_DAY);
         int rc = serve_with_redis(s, op_versions, &v, &e);
-        if (rc == HDP_OK && (strcmp(v.seen, last_seen) != 0 || day != last_day)) {
+        int opened = st.streams_opened != opened_seen;
+        if (rc == HDP_OK && (strcmp(v.seen, last_seen) != 0 || day != last_day || opened)) {
             snprintf(last_seen, sizeof(last_seen), "%s", v.seen);
             last_day = day;
             look_until = now + (int64_t)(s->cache_ms + 2 * POLL_MS) * 1000;
@@ -99,12 +105,11 @@ static void *poller(void *arg)
         size_t len = 0;
         int status = 0;
         serve_today_revenue(s, &body, &len, &status);
-        /* The first answer seen is what streams got when they connected: a baseline. */
-        int changed = last_body != NULL && (len != last_len || memcmp(body, last_body, len) != 0);
-        if (last_body == NULL || changed) {
-            if (changed)
-                http_server_broadcast(s->http, STREAM_CHANNEL, status == 200 ? "summary" : "error",
-                                      body, len);
+        int changed = last_body == NULL || len != last_len || memcmp(body, last_body, len) != 0;
+        if (changed || opened) {
+            opened_seen = st.streams_opened;
+            http_server_broadcast(s->http, STREAM_CHANNEL, status == 200 ? "summary" : "error",
+                                  body, len);
             free(last_body);
             last_body = body;
             last_len = len;

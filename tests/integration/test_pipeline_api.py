@@ -182,6 +182,74 @@ def read_events(port, n, timeout=20):
     return events
 
 
+def read_events_until(port, deadline):
+    """Every SSE event of /api/v1/stream until the wall-clock time deadline[0] (which the
+    caller may move), as (event, data)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+              API_TOKEN.encode() + b"\r\n\r\n")
+    s.settimeout(0.5)
+    buf, events, head = b"", [], None
+    while time.time() < deadline[0]:
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        buf += chunk
+        if head is None:
+            if b"\r\n\r\n" not in buf:
+                continue
+            head, buf = buf.split(b"\r\n\r\n", 1)
+        while b"\n\n" in buf:
+            block, buf = buf.split(b"\n\n", 1)
+            lines = block.decode().split("\n")
+            ev = next((l[7:] for l in lines if l.startswith("event: ")), None)
+            if ev:
+                events.append((ev, "\n".join(l[6:] for l in lines if l.startswith("data: "))))
+    s.close()
+    return events
+
+
+def test_streams_opened_while_the_speed_layer_moves_miss_no_change(st):
+    """Streams that connect while orders stream in (a change can land between a client's
+    first event and its registration) all end on the final answer, and none gets one event
+    twice in a row."""
+    gen = threading.Thread(target=lambda: st.hdp("generate", "--rate", "150", "--duration",
+                                                 "4", "--seed", "12"))
+    gen.start()
+    readers, results = [], {}
+    end = [time.time() + 60]
+    for k in range(8):
+        t = threading.Thread(target=lambda k=k: results.__setitem__(
+            k, read_events_until(st.http_port, end)))
+        t.start()
+        readers.append(t)
+        time.sleep(0.37)
+    gen.join()
+    st.wait_caught_up()
+    # the final answer: stable over two cache windows, once the speed layer applied all
+    final = None
+    while time.time() < end[0] - 5:
+        code, body = call(st, "GET", "/api/v1/revenue", token=API_TOKEN)
+        assert code == 200
+        time.sleep(0.5)
+        if body == final:
+            break
+        final = body
+    end[0] = time.time() + 1.5  # more than a cache window and a poll: the last event is out
+    for t in readers:
+        t.join()
+    assert len(results) == 8
+    for k, events in results.items():
+        assert events, f"stream {k} got nothing"
+        datas = [d for _, d in events]
+        assert all(a != b for a, b in zip(datas, datas[1:])), f"stream {k} got a repeat"
+        assert events[-1][0] == "summary"
+        assert json.loads(datas[-1]) == final, f"stream {k} ended on {datas[-1]}, not {final}"
+
+
 def test_stream_sends_today_then_each_change(st):
     got = []
     t = threading.Thread(target=lambda: got.extend(read_events(st.http_port, 2, timeout=40)))

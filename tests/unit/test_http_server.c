@@ -26,6 +26,10 @@ static void handler(void *ctx, const http_request *req, http_response *res)
         http_respond_stream(res, req->query[0] ? req->query : "news", ": hi\n\n", 6);
         return;
     }
+    if (strcmp(req->path, "/stream-x") == 0) { /* its first event is the one broadcast below */
+        http_respond_stream(res, "dedup", "event: e\ndata: x\n\n", 18);
+        return;
+    }
     if (strcmp(req->path, "/nothing") == 0)
         return; /* the server must answer 500 */
     if (strcmp(req->path, "/static") == 0) {
@@ -266,7 +270,9 @@ static void test_streams(void **state)
     memset(chunk, 'z', 32767);
     chunk[32767] = '\0';
     end = now_ms() + 10000;
+    int round = 0;
     do {
+        chunk[0] = (char)('a' + round++ % 26); /* a new event each time: repeats are skipped */
         http_server_broadcast(s, "bulk", NULL, chunk, 32767);
         struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
@@ -439,12 +445,69 @@ static void test_bind_errors(void **state)
     http_server_stop(NULL);
 }
 
+/* Counts needle in b. */
+static int occurrences(const hdp_buf *b, const char *needle)
+{
+    int n = 0;
+    for (const char *p = b->data; p != NULL && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* An event repeated for the streams that opened after it reaches each stream once: the one
+ * that had it (first event included) is skipped, the newcomer gets it; a new event goes to
+ * all. stream.c repeats today's answer this way so that no client misses a change. */
+static void test_stream_repeats_are_sent_once(void **state)
+{
+    (void)state;
+    http_server *s = start(2, 100, 64, 5000, 5000);
+    int port = http_server_port(s);
+    int a = dial(port, NULL), late = dial(port, NULL);
+    hdp_buf ab = HDP_BUF_INIT, lb = HDP_BUF_INIT;
+    send_str(a, "GET /stream?dedup HTTP/1.1\r\nHost: h\r\n\r\n");
+    read_until(a, &ab, ": hi\n\n", 1, 5000);
+    http_server_stats st;
+    http_server_stats_get(s, &st);
+    assert_int_equal(st.streams_opened, 1);
+    http_server_broadcast(s, "dedup", "e", "x", 1);
+    http_server_broadcast(s, "dedup", "e", "x", 1); /* the same again: a no longer gets it */
+    read_until(a, &ab, "data: x\n\n", 2, 400);
+    assert_int_equal(occurrences(&ab, "event: e\ndata: x\n\n"), 1);
+
+    /* a stream whose first event is x: the repeat sends it nothing either */
+    send_str(late, "GET /stream-x HTTP/1.1\r\nHost: h\r\n\r\n");
+    read_until(late, &lb, "data: x\n\n", 1, 5000);
+    int64_t end = now_ms() + 5000;
+    do
+        http_server_stats_get(s, &st);
+    while (st.streams_opened < 2 && now_ms() < end);
+    assert_int_equal(st.streams_opened, 2);
+    http_server_broadcast(s, "dedup", "e", "x", 1);
+    http_server_broadcast(s, "dedup", "e", "y", 1); /* a change: both get it, once */
+    read_until(a, &ab, "data: y\n\n", 1, 5000);
+    read_until(late, &lb, "data: y\n\n", 1, 5000);
+    read_until(a, &ab, "data: y\n\n", 2, 300);
+    assert_int_equal(occurrences(&ab, "data: x\n\n"), 1);
+    assert_int_equal(occurrences(&ab, "data: y\n\n"), 1);
+    assert_int_equal(occurrences(&lb, "data: x\n\n"), 1);
+    assert_int_equal(occurrences(&lb, "data: y\n\n"), 1);
+    http_server_broadcast(s, "dedup", "e", "x", 1); /* back to x: not the last event, so sent */
+    read_until(a, &ab, "data: x\n\n", 2, 5000);
+    assert_int_equal(occurrences(&ab, "data: x\n\n"), 2);
+    close(a);
+    close(late);
+    buf_free(&ab);
+    buf_free(&lb);
+    http_server_stop(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipelining_and_bodies),
         cmocka_unit_test(test_error_answered_once_then_closed),
         cmocka_unit_test(test_streams),
+        cmocka_unit_test(test_stream_repeats_are_sent_once),
         cmocka_unit_test(test_per_address_limit),
         cmocka_unit_test(test_request_timeout_is_not_extended),
         cmocka_unit_test(test_idle_timeout),
