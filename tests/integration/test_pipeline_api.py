@@ -152,15 +152,19 @@ def test_health_parts(st):
                                  "speed": "ok"}
 
 
-def read_events(port, n, timeout=20):
-    """The first n SSE events of /api/v1/stream as (event, parsed data)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+def read_events_until(port, deadline, n=None):
+    """SSE events of /api/v1/stream, as (event, data text), until the wall-clock time
+    deadline[0] (which the caller may move) or, with n, the first n of them."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
     s.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
               API_TOKEN.encode() + b"\r\n\r\n")
+    s.settimeout(0.5)
     buf, events, head = b"", [], None
-    deadline = time.time() + timeout
-    while len(events) < n and time.time() < deadline:
-        chunk = s.recv(65536)
+    while time.time() < deadline[0] and (n is None or len(events) < n):
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
         if not chunk:
             break
         buf += chunk
@@ -175,41 +179,15 @@ def read_events(port, n, timeout=20):
             block, buf = buf.split(b"\n\n", 1)
             lines = block.decode().split("\n")
             ev = next((l[7:] for l in lines if l.startswith("event: ")), None)
-            data = "\n".join(l[6:] for l in lines if l.startswith("data: "))
-            if ev:
-                events.append((ev, json.loads(data)))
-    s.close()
-    return events
-
-
-def read_events_until(port, deadline):
-    """Every SSE event of /api/v1/stream until the wall-clock time deadline[0] (which the
-    caller may move), as (event, data)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
-              API_TOKEN.encode() + b"\r\n\r\n")
-    s.settimeout(0.5)
-    buf, events, head = b"", [], None
-    while time.time() < deadline[0]:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-        if head is None:
-            if b"\r\n\r\n" not in buf:
-                continue
-            head, buf = buf.split(b"\r\n\r\n", 1)
-        while b"\n\n" in buf:
-            block, buf = buf.split(b"\n\n", 1)
-            lines = block.decode().split("\n")
-            ev = next((l[7:] for l in lines if l.startswith("event: ")), None)
             if ev:
                 events.append((ev, "\n".join(l[6:] for l in lines if l.startswith("data: "))))
     s.close()
     return events
+
+
+def read_events(port, n, timeout=20):
+    """The first n SSE events of /api/v1/stream as (event, parsed data)."""
+    return [(e, json.loads(d)) for e, d in read_events_until(port, [time.time() + timeout], n)]
 
 
 def test_streams_opened_while_the_speed_layer_moves_miss_no_change(st):
