@@ -330,6 +330,11 @@ http_parse_rc http_parse_head(const char *buf, size_t len, const http_limits *li
             h->head_len = next;
             return check_semantics(buf, lim, h, err);
         } else {
+            /* an incomplete line with nothing but a CR yet may be the head's empty last line:
+             * no field to count (found by fuzz_http: a head of exactly max_headers fields
+             * failed while its final CRLF was arriving) */
+            if (!complete && end == p && len < lim->max_head)
+                return HTTP_PARSE_MORE;
             if (h->nfields == lim->max_headers || h->nfields == HTTP_MAX_FIELDS)
                 return fail(err, 431, "header_fields_too_large", "too many header fields");
             rc = parse_field(buf, p, end, complete, &h->fields[h->nfields], err);

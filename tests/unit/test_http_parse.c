@@ -303,6 +303,10 @@ static void test_truncated_valid(void **state)
         "\r\nGET / HTTP/1.0\nX:\n\n",
         "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n",
         "GET http://h/p HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
+        /* exactly max_headers fields: the cut before the final CRLF's LF, or before it at
+         * all, is not one field too many (found by fuzz_http) */
+        "GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\nF: 6\r\nG: 7\r\n\r\n",
+        "GET / HTTP/1.1\nHost: x\nA: 1\nB: 2\nC: 3\nD: 4\nE: 5\nF: 6\nG: 7\n\n",
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         size_t len = strlen(ok[i]);
