@@ -122,25 +122,26 @@ void vstage_init(vault_stage *s, int64_t load_id)
     vh_init(&s->h);
     for (int i = 0; i < VS_NOUT; i++)
         s->out[i] = (hdp_buf)HDP_BUF_INIT;
-    for (int i = 0; i < VS_QUARANTINE; i++)
+    for (int i = 0; i < VSRC_N; i++)
         hkmap_init(&s->seen[i], sizeof(sat_last));
-    hkmap_init(&s->seen[VS_LINK_ORDER_CUSTOMER], 0);
+    hkmap_init(&s->order_customer, 0);
     s->load_id = load_id;
 }
 
 void vstage_source_done(vault_stage *s, int src)
 {
-    hkmap_free(&s->seen[specs[src].sat]);
+    hkmap_free(&s->seen[src]);
     if (src == VSRC_ORDERS)
-        hkmap_free(&s->seen[VS_LINK_ORDER_CUSTOMER]);
+        hkmap_free(&s->order_customer);
     s->done[src] = 1;
 }
 
 void vstage_free(vault_stage *s)
 {
     vh_free(&s->h);
-    for (int i = 0; i < VS_QUARANTINE; i++)
+    for (int i = 0; i < VSRC_N; i++)
         hkmap_free(&s->seen[i]);
+    hkmap_free(&s->order_customer);
     for (int i = 0; i < VD_NDOMAIN; i++)
         i64map_free(&s->known[i]);
     for (int i = 0; i < VS_NOUT; i++)
@@ -487,7 +488,7 @@ void vstage_rows(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows
         uint8_t hk[VH_LEN];
         hash_cols(s, f, sp->nhk == 3 ? key012 : key0, sp->nhk, r, hk);
         int created;
-        sat_last *en = hkmap_put(&s->seen[sp->sat], hk, &created);
+        sat_last *en = hkmap_put(&s->seen[f->src], hk, &created);
         if (sp->hub >= 0 && created)
             emit_hub(s, f, sp->hub, hk, get_i64(f, NMETA + 0, r), ts);
         if (sp->domain >= 0)
@@ -497,7 +498,7 @@ void vstage_rows(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows
             hash_cols(s, f, key1, 1, r, hk_customer);
             hash_cols(s, f, key01, 2, r, hk_link);
             int new_link;
-            hkmap_put(&s->seen[VS_LINK_ORDER_CUSTOMER], hk_link, &new_link);
+            hkmap_put(&s->order_customer, hk_link, &new_link);
             if (new_link)
                 emit_link(s, f, VS_LINK_ORDER_CUSTOMER, hk_link, hk, hk_customer, NULL, ts);
         } else if (f->src == VSRC_ORDER_ITEMS && created) {

@@ -57,10 +57,11 @@ const char *vstage_copy_sql(int out, int direct);
 
 typedef struct vault_stage {
     vh_builder h;
-    /* Keys emitted this load, per satellite (value: its last hashdiff and load time), and
-     * for the link whose key is not its satellite's (order-customer: a set). A hub, and
-     * the order-product link, are new exactly when their satellite's key is. */
-    hkmap seen[VS_QUARANTINE];
+    /* Keys emitted this load: per source, its satellite's (value: the last hashdiff and
+     * load time; a hub, and the order-product link, are new exactly when their satellite's
+     * key is), and the order-customer links (a set: their key is not the order's). */
+    hkmap seen[VSRC_N];
+    hkmap order_customer;
     i64map known[VD_NDOMAIN]; /* business keys known good (this load or the vault) */
     hdp_buf out[VS_NOUT];     /* COPY text not yet flushed */
     int64_t emitted[VS_NOUT]; /* rows emitted per output */
