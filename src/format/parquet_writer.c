@@ -17,6 +17,10 @@
 #define PQ_DEFAULT_DICT   (1u << 20)
 #define PQ_MAX_STAT_BYTES 4096
 #define PQ_DICT_HARD_MAX  (1u << 30) /* entry offsets are 32-bit */
+/* Distinct values an integer column chunk may dictionary-encode: product ids, quantities,
+ * line numbers and seqs fit and shrink to a few bits a value; ids, keys and times do not and
+ * go PLAIN after the first few thousand values. */
+#define PQ_INT_DICT_MAX 16384
 
 typedef struct pq_col {
     char *name;
@@ -31,13 +35,14 @@ typedef struct pq_col {
     uint32_t *idx; /* dictionary indices of the non-null values */
     size_t nidx, idx_cap;
 
-    /* dictionary (strings) */
+    /* dictionary (strings and integers) */
     int use_dict;    /* this chunk encodes pages with the dictionary */
     int dict_off;    /* fell back once: PLAIN from now on */
-    hdp_buf dict;    /* PLAIN-encoded entries: 4-byte length + bytes */
+    hdp_buf dict;    /* PLAIN-encoded entries (strings: 4-byte length + bytes) */
     uint32_t *slots; /* open addressing: entry index + 1, 0 = empty */
     size_t nslots;
-    uint32_t *ent_hash, *ent_off, *ent_len;
+    uint32_t *ent_hash, *ent_off, *ent_len; /* off and len: strings only */
+    int64_t *ent_val;                       /* integers only */
     size_t nent, ent_cap;
 
     /* column chunk of the current row group */
@@ -150,6 +155,17 @@ static uint32_t hash_bytes(const char *s, size_t n)
     h *= 0xBF58476D1CE4E5B9ull;
     h ^= h >> 32;
     return (uint32_t)h;
+}
+
+/* 32-bit hash of an integer (the finalizer of MurmurHash3). */
+static uint32_t hash_i64(uint64_t v)
+{
+    v ^= v >> 33;
+    v *= 0xFF51AFD7ED558CCDull;
+    v ^= v >> 33;
+    v *= 0xC4CEB9FE1A85EC53ull;
+    v ^= v >> 33;
+    return (uint32_t)v;
 }
 
 static int pq_type_phys(pq_type t)
@@ -297,6 +313,21 @@ static void dict_grow(pq_col *c)
     c->nslots = n;
 }
 
+/* Room for one more dictionary entry. */
+static void dict_reserve(pq_col *c)
+{
+    if (c->nent < c->ent_cap)
+        return;
+    c->ent_cap = c->ent_cap ? c->ent_cap * 2 : 1024;
+    c->ent_hash = xrealloc(c->ent_hash, c->ent_cap * sizeof(uint32_t));
+    if (c->type == PQ_STRING) {
+        c->ent_off = xrealloc(c->ent_off, c->ent_cap * sizeof(uint32_t));
+        c->ent_len = xrealloc(c->ent_len, c->ent_cap * sizeof(uint32_t));
+    } else {
+        c->ent_val = xrealloc(c->ent_val, c->ent_cap * sizeof(int64_t));
+    }
+}
+
 /* Finds or adds s in the dictionary. Returns the entry index, or -1 when adding it would
  * exceed the dictionary limit (the caller falls back to PLAIN). */
 static int64_t dict_lookup(pq_writer *w, pq_col *c, const char *s, size_t n)
@@ -315,12 +346,7 @@ static int64_t dict_lookup(pq_writer *w, pq_col *c, const char *s, size_t n)
     }
     if (c->dict.len + 4 + n > w->o.dict_max_bytes)
         return -1;
-    if (c->nent == c->ent_cap) {
-        c->ent_cap = c->ent_cap ? c->ent_cap * 2 : 1024;
-        c->ent_hash = xrealloc(c->ent_hash, c->ent_cap * sizeof(uint32_t));
-        c->ent_off = xrealloc(c->ent_off, c->ent_cap * sizeof(uint32_t));
-        c->ent_len = xrealloc(c->ent_len, c->ent_cap * sizeof(uint32_t));
-    }
+    dict_reserve(c);
     uint8_t le[4];
     put_le32(le, (uint32_t)n);
     buf_append(&c->dict, le, 4);
@@ -334,6 +360,87 @@ static int64_t dict_lookup(pq_writer *w, pq_col *c, const char *s, size_t n)
     if (c->nent * 2 > c->nslots)
         dict_grow(c);
     return (int64_t)k;
+}
+
+/* The integer counterpart of dict_lookup: at most PQ_INT_DICT_MAX entries. */
+static int64_t dict_lookup_int(pq_writer *w, pq_col *c, int64_t v)
+{
+    uint32_t h = hash_i64((uint64_t)v);
+    if (c->nslots == 0)
+        dict_grow(c);
+    size_t mask = c->nslots - 1;
+    size_t j = h & mask;
+    while (c->slots[j]) {
+        uint32_t k = c->slots[j] - 1;
+        if (c->ent_val[k] == v)
+            return k;
+        j = (j + 1) & mask;
+    }
+    size_t width = c->phys == PQT_INT32 ? 4 : 8;
+    if (c->nent >= PQ_INT_DICT_MAX || c->dict.len + width > w->o.dict_max_bytes)
+        return -1;
+    dict_reserve(c);
+    uint8_t le[8];
+    if (width == 4)
+        put_le32(le, (uint32_t)v);
+    else
+        put_le64(le, (uint64_t)v);
+    buf_append(&c->dict, le, width);
+    size_t k = c->nent++;
+    c->ent_hash[k] = h;
+    c->ent_val[k] = v;
+    c->slots[j] = (uint32_t)k + 1;
+    if (c->nent * 2 > c->nslots)
+        dict_grow(c);
+    return (int64_t)k;
+}
+
+static void push_index(pq_col *c, int64_t k)
+{
+    if (c->nidx == c->idx_cap) {
+        c->idx_cap = c->idx_cap ? c->idx_cap * 2 : 1024;
+        c->idx = xrealloc(c->idx, c->idx_cap * sizeof(*c->idx));
+    }
+    c->idx[c->nidx++] = (uint32_t)k;
+}
+
+static void put_plain_int(pq_col *c, int64_t v)
+{
+    uint8_t le[8];
+    if (c->phys == PQT_INT32) {
+        put_le32(le, (uint32_t)v);
+        put_fast(&c->vals, le, 4);
+    } else {
+        put_le64(le, (uint64_t)v);
+        put_fast(&c->vals, le, 8);
+    }
+}
+
+/* Turns the page being filled of an integer column into PLAIN and drops its dictionary;
+ * only while no page of the chunk used the dictionary. */
+static void dict_to_plain(pq_col *c)
+{
+    for (size_t i = 0; i < c->nidx; i++)
+        put_plain_int(c, c->ent_val[c->idx[i]]);
+    c->nidx = 0;
+    dict_reset(c);
+    c->use_dict = 0;
+}
+
+/* The dictionary is full: PLAIN for the rest of the column, in this file. An integer chunk
+ * none of whose pages used the dictionary yet goes without one (a column of many distinct
+ * values pays for no dictionary page); else the page is closed with the dictionary and the
+ * chunk goes on PLAIN after it. */
+static int dict_fallback(pq_writer *w, pq_col *c, hdp_err *e)
+{
+    if (c->type != PQ_STRING && !c->has_dict_pages) {
+        dict_to_plain(c);
+    } else if (finish_page(w, c, e) != HDP_OK) {
+        return HDP_ERR;
+    }
+    c->use_dict = 0;
+    c->dict_off = 1;
+    return HDP_OK;
 }
 
 /* ------------------------------------------------------------------ open */
@@ -413,7 +520,7 @@ static pq_writer *writer_new(pq_sink_fn sink, void *ctx, const pq_column_def *co
         c->precision = cols[i].precision;
         c->scale = cols[i].scale;
         c->phys = pq_type_phys(c->type);
-        c->use_dict = c->type == PQ_STRING;
+        c->use_dict = c->type != PQ_BOOLEAN;
     }
     return w;
 }
@@ -491,16 +598,19 @@ int pq_write_null(pq_writer *w, size_t col, hdp_err *e)
 
 static int put_int(pq_writer *w, pq_col *c, int64_t v, hdp_err *e)
 {
-    uint8_t le[8];
-    putc_fast(&c->defs, 1);
-    if (c->phys == PQT_INT32) {
-        put_le32(le, (uint32_t)v);
-        put_fast(&c->vals, le, 4);
-    } else {
-        put_le64(le, (uint64_t)v);
-        put_fast(&c->vals, le, 8);
-    }
     stat_int(c, v);
+    if (c->use_dict) {
+        int64_t k = dict_lookup_int(w, c, v);
+        if (k >= 0) {
+            push_index(c, k);
+            putc_fast(&c->defs, 1);
+            return maybe_finish_page(w, c, e);
+        }
+        if (dict_fallback(w, c, e) != HDP_OK)
+            return HDP_ERR;
+    }
+    put_plain_int(c, v);
+    putc_fast(&c->defs, 1);
     return maybe_finish_page(w, c, e);
 }
 
@@ -547,19 +657,12 @@ int pq_write_str(pq_writer *w, size_t col, const char *s, size_t n, hdp_err *e)
     if (c->use_dict) {
         int64_t k = dict_lookup(w, c, s, n);
         if (k >= 0) {
-            if (c->nidx == c->idx_cap) {
-                c->idx_cap = c->idx_cap ? c->idx_cap * 2 : 1024;
-                c->idx = xrealloc(c->idx, c->idx_cap * sizeof(*c->idx));
-            }
-            c->idx[c->nidx++] = (uint32_t)k;
+            push_index(c, k);
             putc_fast(&c->defs, 1);
             return maybe_finish_page(w, c, e);
         }
-        /* dictionary full: close the dictionary-encoded page, PLAIN from here on */
-        if (finish_page(w, c, e) != HDP_OK)
+        if (dict_fallback(w, c, e) != HDP_OK)
             return HDP_ERR;
-        c->use_dict = 0;
-        c->dict_off = 1;
     }
     uint8_t le[4];
     put_le32(le, (uint32_t)n);
@@ -608,6 +711,10 @@ static void fill_stats(pq_col *c, pqm_column *m)
 /* Writes one column chunk (dictionary page, then data pages) and describes it in m. */
 static int flush_column(pq_writer *w, pq_col *c, pqm_column *m, hdp_err *e)
 {
+    /* an integer chunk of one page whose values repeat less than twice on average is
+     * smaller PLAIN: its dictionary would hold most of the values again */
+    if (c->type != PQ_STRING && c->use_dict && !c->has_dict_pages && c->nent * 2 > c->nidx)
+        dict_to_plain(c);
     if (finish_page(w, c, e) != HDP_OK)
         return HDP_ERR;
     memset(m, 0, sizeof(*m));
@@ -659,7 +766,7 @@ static int flush_column(pq_writer *w, pq_col *c, pqm_column *m, hdp_err *e)
     c->has_minmax = 0;
     c->written = 0;
     dict_reset(c);
-    c->use_dict = c->type == PQ_STRING && !c->dict_off;
+    c->use_dict = c->type != PQ_BOOLEAN && !c->dict_off;
     return HDP_OK;
 }
 
@@ -809,6 +916,7 @@ void pq_writer_free(pq_writer *w)
         free(c->ent_hash);
         free(c->ent_off);
         free(c->ent_len);
+        free(c->ent_val);
         buf_free(&c->chunk);
         buf_free(&c->smin);
         buf_free(&c->smax);

@@ -5,9 +5,11 @@
  * being filled) and hands each finished row group to a sink, so memory is bounded by
  * opts.row_group_rows, not by the input.
  *
- * On disk: data page v1, definition levels RLE-encoded (max level 1), PLAIN values, strings
- * RLE_DICTIONARY-encoded with a PLAIN dictionary page until the dictionary outgrows
- * opts.dict_max_bytes, then PLAIN for the rest of the column (for the rest of the file).
+ * On disk: data page v1, definition levels RLE-encoded (max level 1); values of every type
+ * but BOOLEAN RLE_DICTIONARY-encoded with a PLAIN dictionary page until the dictionary
+ * outgrows opts.dict_max_bytes (integers: or holds 16,384 values), then PLAIN for the rest of
+ * the column (for the rest of the file); an integer column that outgrows it in its first
+ * page writes no dictionary at all. Booleans are PLAIN.
  * Per column chunk statistics: min_value/max_value (signed for integers, decimals and
  * timestamps; unsigned bytewise for strings; left out when a string bound is longer than
  * 4 KiB) and null_count. Logical types are written both

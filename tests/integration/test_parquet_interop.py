@@ -211,6 +211,38 @@ def test_hdp_single_entry_dictionary(pqtool, tmp_path):
     assert dump(pqtool, f) == expected_text(rows)
 
 
+
+def test_hdp_integer_dictionaries_read_by_pyarrow_and_duckdb(pqtool, tmp_path):
+    """Integers of few distinct values (each physical type) are dictionary-encoded; a column
+    that outgrows the dictionary goes PLAIN; unique ids get no dictionary. Both readers agree."""
+    rows = make_rows(5000, seed=11, extremes=False)
+    rnd = random.Random(12)
+    for i, r in enumerate(rows):
+        if r["qty"] is not None:
+            r["qty"] = (-(2**31), 7, 2**31 - 1)[i % 3]
+        if r["amount"] is not None:
+            r["amount"] = Decimal(i % 5 - 2) / 100
+        if r["ts"] is not None:  # few for the first row group and a half, then all distinct
+            r["ts"] = (i % 4) * 86_400_000_000 - 10**12 if i < 3000 else rnd.randrange(2**52)
+    f = tmp_path / "ints.parquet"
+    write_hdp(pqtool, f, rows, "zstd", rg_rows=2000)
+    md = pq.ParquetFile(f).metadata
+    col = {c: j for j, (c, *_) in enumerate(COLUMNS)}
+    for g in range(md.num_row_groups):
+        for c in ("qty", "amount"):
+            cc = md.row_group(g).column(col[c])
+            assert cc.has_dictionary_page and "RLE_DICTIONARY" in cc.encodings, (g, c)
+        assert not md.row_group(g).column(col["id"]).has_dictionary_page
+    assert md.row_group(0).column(col["ts"]).has_dictionary_page
+    table = pq.read_table(f)
+    got = table.set_column(2, "ts", table.column("ts").cast(pa.int64())).to_pylist()
+    assert got == rows
+    con = duckdb.connect()
+    got = con.execute("SELECT id, amount, epoch_us(ts), name, flag, qty FROM read_parquet(?) "
+                      "ORDER BY id", [str(f)]).fetchall()
+    assert [dict(zip([c for c, *_ in COLUMNS], r)) for r in got] == rows
+    assert dump(pqtool, f) == expected_text(rows)
+
 # ------------------------------------------------------------------ others write, hdp reads
 
 @pytest.mark.parametrize("compression,use_dictionary,page_version", [

@@ -312,6 +312,108 @@ static void test_dictionary_fallback(void **state)
     buf_free(&f);
 }
 
+/* Integers of few distinct values are dictionary-encoded (line numbers, quantities, product
+ * ids: the compaction output was 1.054x DuckDB's size without it); a column of many distinct
+ * values writes no dictionary; one that outgrows its dictionary after dictionary pages goes
+ * PLAIN after them. Every value and the statistics survive each path. */
+static int64_t int_value(int col, size_t i)
+{
+    switch (col) {
+    case 0:
+        return (int64_t)(i % 7) - 3; /* few, negative too */
+    case 1:
+        return (int64_t)(i * 2654435761u); /* all distinct */
+    case 2:
+        return i < 30000 ? (int64_t)(i % 5) : (int64_t)i; /* few, then many */
+    default:
+        return (int64_t)(i % 500) * 100; /* a product id, INT32 */
+    }
+}
+
+static void test_integer_dictionaries(void **state)
+{
+    (void)state;
+    static const pq_column_def cols[] = {
+        {"few", PQ_INT64, 0, 0},
+        {"many", PQ_DECIMAL, 12, 2},
+        {"grows", PQ_TIMESTAMP_US, 0, 0},
+        {"product", PQ_INT32, 0, 0},
+    };
+    const size_t rows = 60000;
+    pq_writer_opts o = pq_writer_opts_default();
+    o.row_group_rows = 50000;
+    o.page_bytes = 32768; /* ~29,000 indices a page: "grows" overflows in its second page,
+                           * "many" in its first */
+    hdp_buf f = HDP_BUF_INIT;
+    hdp_err e = {{0}};
+    pq_writer *w = pq_writer_open_sink(mem_sink, &f, cols, 4, &o, &e);
+    assert_non_null(w);
+    for (size_t i = 0; i < rows; i++) {
+        for (int c = 0; c < 4; c++) {
+            if (i % 11 == 3 && c == 0)
+                continue; /* some NULLs */
+            int rc = c == 3 ? pq_write_i32(w, 3, (int32_t)int_value(3, i), &e)
+                            : pq_write_i64(w, (size_t)c, int_value(c, i), &e);
+            assert_int_equal(rc, HDP_OK);
+        }
+        assert_int_equal(pq_end_row(w, &e), HDP_OK);
+    }
+    assert_int_equal(pq_writer_close(w, &e), HDP_OK);
+
+    pqm_file m;
+    footer_of(&f, &m);
+    assert_int_equal(m.nrow_groups, 2);
+    for (uint32_t g = 0; g < 2; g++) {
+        assert_true(m.row_groups[g].columns[0].has_dictionary_page_offset);
+        assert_true(m.row_groups[g].columns[3].has_dictionary_page_offset);
+        assert_false(has_encoding(&m.row_groups[g].columns[3], PQE_PLAIN) &&
+                     !has_encoding(&m.row_groups[g].columns[3], PQE_RLE_DICTIONARY));
+        assert_false(m.row_groups[g].columns[1].has_dictionary_page_offset);
+        assert_false(has_encoding(&m.row_groups[g].columns[1], PQE_RLE_DICTIONARY));
+    }
+    const pqm_column *grows = &m.row_groups[0].columns[2];
+    assert_true(grows->has_dictionary_page_offset);
+    assert_true(has_encoding(grows, PQE_RLE_DICTIONARY));
+    assert_false(m.row_groups[1].columns[2].has_dictionary_page_offset); /* it sticks */
+    /* a dictionary of 7 values: the chunk is a small fraction of 8 bytes a value */
+    assert_true(m.row_groups[0].columns[0].total_uncompressed_size < 40000 * 2);
+    pqm_file_free(&m);
+
+    pq_reader *r = pq_reader_open_mem(f.data, f.len, &e);
+    if (r == NULL)
+        fail_msg("open: %s", e.msg);
+    size_t row = 0;
+    for (size_t g = 0; g < pq_reader_num_row_groups(r); g++) {
+        size_t n;
+        if (pq_reader_load(r, g, &n, &e) != HDP_OK)
+            fail_msg("load: %s", e.msg);
+        int64_t mn[4] = {INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX};
+        int64_t mx[4] = {INT64_MIN, INT64_MIN, INT64_MIN, INT64_MIN};
+        for (size_t k = 0; k < n; k++, row++) {
+            for (int c = 0; c < 4; c++) {
+                if (c == 0 && row % 11 == 3) {
+                    assert_true(pq_is_null(r, 0, k));
+                    continue;
+                }
+                assert_false(pq_is_null(r, (size_t)c, k));
+                int64_t v = c == 3 ? (int32_t)int_value(3, row) : int_value(c, row);
+                assert_true(pq_get_i64(r, (size_t)c, k) == v);
+                mn[c] = v < mn[c] ? v : mn[c];
+                mx[c] = v > mx[c] ? v : mx[c];
+            }
+        }
+        for (int c = 0; c < 4; c++) {
+            pq_stats st;
+            assert_int_equal(pq_reader_stats(r, g, (size_t)c, &st, &e), HDP_OK);
+            assert_true(st.has_min_max);
+            assert_true(st.min_i == mn[c] && st.max_i == mx[c]);
+        }
+    }
+    assert_int_equal(row, rows);
+    pq_reader_free(r);
+    buf_free(&f);
+}
+
 static void test_file_path_and_streaming(void **state)
 {
     (void)state;
@@ -739,6 +841,7 @@ int main(void)
         cmocka_unit_test(test_small_pages),
         cmocka_unit_test(test_string_stats_unsigned),
         cmocka_unit_test(test_dictionary_fallback),
+        cmocka_unit_test(test_integer_dictionaries),
         cmocka_unit_test(test_file_path_and_streaming),
         cmocka_unit_test(test_writer_misuse),
         cmocka_unit_test(test_empty_file),
