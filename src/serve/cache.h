@@ -4,8 +4,11 @@
  * younger than ttl, else computed by fill(). Concurrent misses on one key run fill() once:
  * the others serve the previous (stale) answer while it is recomputed, or wait for it when
  * there is none — or when it is older than two ttl: no answer is ever served more than 2 × ttl
- * after it was computed. Every answer fill() produces is cached, errors included (a 503 is then
- * retried after ttl at most, so a dead Redis is asked ~1/ttl times a second per key). */
+ * after it was computed. A stale answer that may still be served is recomputed by the cache's
+ * own refresher thread, so the request that found it stale does not wait for the fill (nor
+ * do the other connections of its worker thread). Every answer fill() produces is cached,
+ * errors included (a 503 is then retried after ttl at most, so a dead Redis is asked ~1/ttl
+ * times a second per key). */
 #ifndef HDP_SERVE_CACHE_H
 #define HDP_SERVE_CACHE_H
 
@@ -24,8 +27,10 @@ serve_cache *cache_new(long ttl_ms, size_t max_entries);
 void cache_free(serve_cache *c); /* accepts NULL */
 
 /* On return *body (malloc'ed, caller frees) and *len hold the answer, *status its HTTP
- * status; *hit is 1 when no fill() ran for this call. */
-void cache_get(serve_cache *c, const char *key, cache_fill_fn fill, void *ctx, char **body,
-               size_t *len, int *status, int *hit);
+ * status; *hit is 1 when no fill() ran in this call. The refresher runs fill() on a copy of
+ * the ctx_len bytes at ctx, so they must hold no pointer into the caller's stack; with
+ * ctx_len 0 the caller refills a stale answer itself. */
+void cache_get(serve_cache *c, const char *key, cache_fill_fn fill, void *ctx, size_t ctx_len,
+               char **body, size_t *len, int *status, int *hit);
 
 #endif

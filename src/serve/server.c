@@ -27,9 +27,10 @@
 
 /* ---------------------------------------------------------------- answers from Redis */
 
+/* The cache copies it for its refresher: the query by value, no pointer into a stack. */
 typedef struct fill_ctx {
     hdp_server *s;
-    const serve_query *q;
+    serve_query q;
 } fill_ctx;
 
 /* Logs a failed read at most once a second: a dead Redis or dwh must not flood the log.
@@ -173,7 +174,7 @@ static void fill_answer(void *ctx, const char *key, hdp_buf *body, int *status)
     (void)key;
     const fill_ctx *fc = ctx;
     hdp_server *s = fc->s;
-    const serve_query *q = fc->q;
+    const serve_query *q = &fc->q;
     hdp_err e;
     range_answer *ra = xmalloc(sizeof(*ra)); /* six day_aggs: too big for a worker's stack */
     range_init(ra);
@@ -321,11 +322,11 @@ static void do_api(hdp_server *s, const http_request *req, http_response *res, s
     }
     char key[64];
     serve_query_key(&q, key, sizeof(key));
-    fill_ctx fc = {s, &q};
+    fill_ctx fc = {s, q};
     char *body;
     size_t len;
     int status, hit;
-    cache_get(s->cache, key, fill_answer, &fc, &body, &len, &status, &hit);
+    cache_get(s->cache, key, fill_answer, &fc, sizeof(fc), &body, &len, &status, &hit);
     atomic_fetch_add_explicit(hit ? &s->metrics.cache_hits : &s->metrics.cache_misses, 1,
                               memory_order_relaxed);
     metrics_request(&s->metrics, ep, status);
@@ -341,9 +342,9 @@ void serve_today_revenue(hdp_server *s, char **body, size_t *len, int *status)
     (void)serve_query_parse(EP_REVENUE, NULL, 0, today, &q, &e); /* no arguments: cannot fail */
     char key[64];
     serve_query_key(&q, key, sizeof(key));
-    fill_ctx fc = {s, &q};
+    fill_ctx fc = {s, q};
     int hit;
-    cache_get(s->cache, key, fill_answer, &fc, body, len, status, &hit);
+    cache_get(s->cache, key, fill_answer, &fc, sizeof(fc), body, len, status, &hit);
 }
 
 /* ---------------------------------------------------------------- answers from dwh */
