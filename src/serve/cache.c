@@ -26,8 +26,8 @@ typedef struct entry {
 
 struct serve_cache {
     pthread_mutex_t mu;
-    pthread_cond_t done;    /* a fill finished */
-    pthread_cond_t work;    /* the refresh queue grew, or stop */
+    pthread_cond_t done; /* a fill finished */
+    pthread_cond_t work; /* the refresh queue grew, or stop */
     int64_t ttl_us;
     entry **v;
     size_t len, max;
