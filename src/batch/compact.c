@@ -54,6 +54,7 @@ typedef struct compactor {
     hdp_buf obj;           /* the raw object being read */
     hdp_buf quarantine;    /* its quarantined lines */
     jsonl_scanner sc;
+    sch_fast fast;          /* the typing fast path, for the table being read */
     sch_value *rows;        /* nrows * ncols values of the object being read */
     size_t nrows, rows_cap; /* rows_cap counts values */
     row_key *keys;
@@ -171,14 +172,19 @@ static int take_line(compactor *c, const sch_table *t, const raw_object *o, cons
         c->rows_cap = c->rows_cap ? c->rows_cap * 2 : 1024 * stride;
         c->rows = xrealloc(c->rows, c->rows_cap * sizeof(*c->rows));
     }
-    if (jsonl_scan(&c->sc, line, n, why) != 0)
-        return -1;
     sch_value *row = &c->rows[c->nrows * stride];
+    if (c->fast.t != t)
+        sch_fast_init(&c->fast, t);
+    int fast = sch_map_fast(&c->fast, line, n, row);
     uint64_t unknown = 0;
-    int rc = sch_map(t, &c->sc, row, &unknown, why_buf, why);
-    c->st->unknown_keys += (int64_t)unknown;
-    if (rc != 0)
-        return -1;
+    if (!fast) { /* not in capture's plain form: the general way, which says what is wrong */
+        if (jsonl_scan(&c->sc, line, n, why) != 0)
+            return -1;
+        int rc = sch_map(t, &c->sc, row, &unknown, why_buf, why);
+        c->st->unknown_keys += (int64_t)unknown;
+        if (rc != 0)
+            return -1;
+    }
     if (row[SCH_SEGMENT].i != o->segment) {
         *why = "segment does not match the object's";
         return -1;
@@ -188,8 +194,8 @@ static int take_line(compactor *c, const sch_table *t, const raw_object *o, cons
     else
         for (size_t j = 0; j < c->nextra; j++)
             row[t->ncols + j] = (sch_value){0, NULL, 0, 1};
-    for (size_t k = 0; k < t->ncols + c->nextra; k++) {
-        sch_value *v = &row[k];
+    for (size_t k = 0; !fast && k < t->ncols + c->nextra; k++) {
+        sch_value *v = &row[k]; /* decoded strings live in the scanner until the next line */
         if (!v->null && v->s && v->s >= c->sc.scratch && v->s < c->sc.scratch + c->sc.cap)
             v->s = arena_copy(c, v->s, v->n);
     }

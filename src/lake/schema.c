@@ -5,6 +5,7 @@
 
 #include "core/decimal.h"
 #include "core/timeutil.h"
+#include "core/utf8.h"
 
 #define META                                                                                       \
     {"commit_lsn", PQ_INT64, 0, 0}, {"seq", PQ_INT32, 0, 0}, {"commit_ts", PQ_TIMESTAMP_US, 0, 0}, \
@@ -263,6 +264,257 @@ int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_
     if (out[SCH_COMMIT_LSN].i < 0 || out[SCH_SEQ].i < 0)
         return bad(why_buf, why, "negative commit_lsn or seq%s%s", "", "");
     return 0;
+}
+
+/* ------------------------------------------------------------------ the fast path */
+
+#define KEY_TABLE 0xFF /* order[]: the "table" key */
+
+void sch_fast_init(sch_fast *f, const sch_table *t)
+{
+    memset(f, 0, sizeof(*f));
+    f->t = t;
+    f->table_len = strlen(t->name);
+    for (size_t c = 0; c < t->ncols && c < SCH_MAX_COLS; c++) {
+        char pat[16] = {0};
+        size_t n = strlen(t->cols[c].name);
+        if (n + 2 <= sizeof(pat)) {
+            memcpy(pat, t->cols[c].name, n);
+            memcpy(pat + n, "\":", 2);
+            for (int w = 0; w < 2; w++) {
+                memcpy(&f->key_word[c][w], pat + 8 * w, 8);
+                uint64_t m = 0;
+                for (size_t i = 0; i < 8; i++)
+                    if (8 * (size_t)w + i < n + 2)
+                        m |= UINT64_C(0xFF) << (8 * i);
+                f->key_mask[c][w] = m;
+            }
+        }
+        f->key_len[c] = (uint8_t)(n + 2);
+    }
+}
+
+/* The first byte of s[0..n) that ends a plain string: '"', '\\', a control character or a
+ * byte >= 0x80; n when there is none. Eight bytes at a time: the lowest flagged byte of a
+ * word is exact (a borrow only runs upward). */
+static size_t plain_run(const char *s, size_t n)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), high = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        uint64_t q = v ^ (ones * '"'), b = v ^ (ones * '\\');
+        uint64_t hit =
+            (((q - ones) & ~q) | ((b - ones) & ~b) | ((v - ones * 0x20) & ~v) | v) & high;
+        if (hit) /* little-endian: the first byte is the lowest */
+            return i + (size_t)__builtin_ctzll(hit) / 8;
+    }
+    for (; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x80)
+            return i;
+    }
+    return n;
+}
+
+/* A string value at *pp (at its opening quote) without escapes or control characters; UTF-8
+ * is validated. Returns its length and moves *pp past the closing quote, or -1. */
+static long plain_string(const char **pp, const char *end)
+{
+    const char *p = *pp + 1, *start = p;
+    for (;;) {
+        p += plain_run(p, (size_t)(end - p));
+        if (p == end)
+            return -1;
+        if (*p == '"')
+            break;
+        if ((unsigned char)*p < 0x80)
+            return -1; /* an escape or a control character */
+        size_t k = utf8_seq_len((const unsigned char *)p, (size_t)(end - p));
+        if (k == 0)
+            return -1;
+        p += k;
+    }
+    *pp = p + 1;
+    return (long)(p - start);
+}
+
+/* A JSON integer at *pp: -?(0|[1-9][0-9]*), not followed by a fraction or an exponent. */
+static int plain_int(const char **pp, const char *end, int64_t lo, int64_t hi, int64_t *v)
+{
+    const char *p = *pp, *s = p;
+    if (p < end && *p == '-')
+        p++;
+    const char *d = p;
+    while (p < end && (unsigned)(*p - '0') <= 9)
+        p++;
+    if (p == d || (*d == '0' && p - d > 1))
+        return -1;
+    if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
+        return -1;
+    if (parse_int(s, (size_t)(p - s), lo, hi, v) != 0)
+        return -1;
+    *pp = p;
+    return 0;
+}
+
+/* Does the key at p (just past its opening quote; avail bytes left) name column c? Compares
+ * `name":` with two masked word compares; the line has 16 bytes to spare or goes bytewise. */
+static int key_is(const sch_fast *f, size_t c, const char *p, size_t avail)
+{
+    size_t n = f->key_len[c];
+    if (avail < n)
+        return 0;
+    if (n <= 16 && avail >= 16) {
+        uint64_t a, b;
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        return ((a & f->key_mask[c][0]) ^ f->key_word[c][0]) == 0 &&
+               ((b & f->key_mask[c][1]) ^ f->key_word[c][1]) == 0;
+    }
+    return memcmp(p, f->t->cols[c].name, n - 2) == 0 && p[n - 2] == '"' && p[n - 1] == ':';
+}
+
+/* The column named by the key at p (just past its opening quote), guessing `guess` first;
+ * KEY_TABLE for "table"; -1 for anything else. On a match *len receives the bytes of
+ * `name":`. */
+static int fast_key(const sch_fast *f, const char *p, const char *end, size_t guess, size_t *len)
+{
+    const sch_table *t = f->t;
+    size_t avail = (size_t)(end - p);
+    if (guess == KEY_TABLE && avail >= 7 && memcmp(p, "table\":", 7) == 0) {
+        *len = 7;
+        return KEY_TABLE;
+    }
+    if (guess < t->ncols && key_is(f, guess, p, avail)) {
+        *len = f->key_len[guess];
+        return (int)guess;
+    }
+    for (size_t c = 0; c < t->ncols; c++) {
+        if (key_is(f, c, p, avail)) {
+            *len = f->key_len[c];
+            return (int)c;
+        }
+    }
+    if (avail >= 7 && memcmp(p, "table\":", 7) == 0) {
+        *len = 7;
+        return KEY_TABLE;
+    }
+    return -1;
+}
+
+/* One value of column col at *pp into v; -1 when the fast path does not take it. */
+static int fast_value(const pq_column_def *col, const char **pp, const char *end, sch_value *v)
+{
+    const char *p = *pp;
+    if (p == end)
+        return -1;
+    if (*p == 'n') {
+        if (end - p < 4 || memcmp(p, "null", 4) != 0)
+            return -1;
+        *pp = p + 4;
+        return 0; /* v stays NULL */
+    }
+    v->null = 0;
+    long n;
+    const char *why;
+    switch (col->type) {
+    case PQ_INT64:
+        return plain_int(pp, end, INT64_MIN, INT64_MAX, &v->i);
+    case PQ_INT32:
+        return plain_int(pp, end, INT32_MIN, INT32_MAX, &v->i);
+    case PQ_DECIMAL:
+        if (*p != '"' || (n = plain_string(pp, end)) < 0)
+            return -1;
+        return decimal_parse_money(p + 1, (size_t)n, &v->i, &why) == 0 ? 0 : -1;
+    case PQ_TIMESTAMP_US:
+        if (*p != '"' || (n = plain_string(pp, end)) < 0)
+            return -1;
+        return parse_ts(p + 1, (size_t)n, &v->i);
+    case PQ_STRING:
+        if (*p != '"' || (n = plain_string(pp, end)) < 0)
+            return -1;
+        v->s = p + 1;
+        v->n = (uint32_t)n;
+        return 0;
+    case PQ_BOOLEAN:
+        if (end - p >= 4 && memcmp(p, "true", 4) == 0) {
+            v->i = 1;
+            *pp = p + 4;
+            return 0;
+        }
+        if (end - p >= 5 && memcmp(p, "false", 5) == 0) {
+            v->i = 0;
+            *pp = p + 5;
+            return 0;
+        }
+        return -1;
+    }
+    return -1;
+}
+
+/* The checks sch_map makes once the keys are read: 0 when the row is whole. */
+static int row_whole(const sch_value *out)
+{
+    static const int required[] = {SCH_COMMIT_LSN, SCH_SEQ, SCH_COMMIT_TS, SCH_SEGMENT, SCH_OP};
+    for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+        if (out[required[k]].null)
+            return -1;
+    const sch_value *op = &out[SCH_OP];
+    if (op->n != 1 || (op->s[0] != 'I' && op->s[0] != 'U' && op->s[0] != 'D'))
+        return -1;
+    return out[SCH_COMMIT_LSN].i < 0 || out[SCH_SEQ].i < 0 ? -1 : 0;
+}
+
+int sch_map_fast(sch_fast *f, const char *line, size_t n, sch_value *out)
+{
+    const sch_table *t = f->t;
+    if (t->ncols > SCH_MAX_COLS)
+        return 0;
+    const char *p = line, *end = line + n;
+    if (p < end && end[-1] == '\n')
+        end--;
+    if (p == end || *p != '{' || ++p == end || *p == '}')
+        return 0;
+    for (size_t c = 0; c < t->ncols; c++)
+        out[c] = (sch_value){0, NULL, 0, 1};
+    uint32_t seen = 0;
+    size_t k = 0;
+    for (;; k++) {
+        if (k == sizeof(f->order) || *p != '"')
+            return 0;
+        p++;
+        size_t klen;
+        int c = fast_key(f, p, end, k < f->nkeys ? f->order[k] : SCH_MAX_COLS, &klen);
+        if (c < 0)
+            return 0;
+        f->order[k] = (uint8_t)c;
+        p += klen;
+        if (c == KEY_TABLE) {
+            size_t tl = f->table_len;
+            if ((size_t)(end - p) < tl + 2 || *p != '"' || memcmp(p + 1, t->name, tl) != 0 ||
+                p[tl + 1] != '"')
+                return 0;
+            p += tl + 2;
+        } else {
+            if (seen & (UINT32_C(1) << c))
+                return 0;
+            seen |= UINT32_C(1) << c;
+            if (fast_value(&t->cols[c], &p, end, &out[c]) != 0)
+                return 0;
+        }
+        if (p == end)
+            return 0;
+        if (*p == '}')
+            break;
+        if (*p != ',' || ++p == end)
+            return 0;
+    }
+    if (p + 1 != end)
+        return 0;
+    f->nkeys = k + 1;
+    return row_whole(out) == 0;
 }
 
 /* Is a PostgreSQL type (by OID) one the contract type ct may come from? */

@@ -49,6 +49,27 @@ const sch_table *sch_tables(size_t *count);
 int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_t *unknown_keys,
             char why_buf[128], const char **why);
 
+/* The fast path of sch_map for lines in capture's own form: `{"key":value,...}` with no
+ * whitespace, no escapes, keys of the contract only. It types the line straight from its
+ * bytes, guessing each key from the order of the last line's. It accepts a subset of what
+ * jsonl_scan + sch_map accept, with the same values: anything else (a bad line, an unknown
+ * key, an escape, a number where text goes) returns 0, and the caller maps the line the
+ * general way, which also gives the reason when the line is bad. */
+typedef struct sch_fast {
+    const sch_table *t;
+    uint8_t order[SCH_MAX_COLS + 2]; /* the column of the last line's k-th key */
+    size_t nkeys;
+    /* each column's `name":` as two little-endian words and masks (names up to 14 bytes;
+     * longer ones are compared bytewise) */
+    uint64_t key_word[SCH_MAX_COLS][2], key_mask[SCH_MAX_COLS][2];
+    uint8_t key_len[SCH_MAX_COLS]; /* bytes of `name":` */
+    size_t table_len;
+} sch_fast;
+
+void sch_fast_init(sch_fast *f, const sch_table *t);
+/* 1 when line[0..n) (a trailing '\n' allowed) was mapped onto out[0..t->ncols), else 0. */
+int sch_map_fast(sch_fast *f, const char *line, size_t n, sch_value *out);
+
 /* Checks a source relation's shape against t's contract: every contract column present, of a
  * compatible type (money numeric, ids integers, times timestamps, text text). Returns 0, or -1
  * with a reason in why ("column ship_city is missing in the source", "column total is text in

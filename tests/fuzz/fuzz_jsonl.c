@@ -6,7 +6,8 @@
  * fields as JSON and scanning that gives the same fields; a mapped line has op I/U/D and
  * non-negative commit_lsn and seq; mapped timestamps equal ts_parse of their text (the
  * cached fast path agrees with the full parser) and round-trip through ts_format; mapped
- * decimals round-trip through decimal_format. */
+ * decimals round-trip through decimal_format; a line the typing fast path (sch_map_fast)
+ * takes is taken by the general way too, with the same values. */
 #include "fuzz.h"
 
 #include "lake/schema.h"
@@ -98,11 +99,35 @@ static void check_mapped(const sch_table *t, const jsonl_scanner *sc, const sch_
     }
 }
 
+static int same_value(const sch_value *a, const sch_value *b, pq_type type)
+{
+    if (a->null != b->null)
+        return 0;
+    if (a->null)
+        return 1;
+    return type == PQ_STRING ? same_bytes(a->s, a->n, b->s, b->n) : a->i == b->i;
+}
+
+#define NTABLES 4
+
+/* The fast path's guesses of key order carry over from line to line, as in compaction. */
+static sch_fast fast_state[NTABLES];
+
 static void one_line(jsonl_scanner *sc, jsonl_scanner *again, const char *line, size_t n)
 {
     const char *why = NULL;
+    size_t nt;
+    const sch_table *tables = sch_tables(&nt);
+    FUZZ_CHECK(nt == NTABLES);
+    sch_value fast[NTABLES][SCH_MAX_COLS];
+    int fast_ok[NTABLES], any_fast = 0;
+    for (size_t k = 0; k < nt; k++) {
+        fast_ok[k] = sch_map_fast(&fast_state[k], line, n, fast[k]);
+        any_fast |= fast_ok[k];
+    }
     if (jsonl_scan(sc, line, n, &why) != 0) {
         FUZZ_CHECK(why != NULL && why[0] != '\0');
+        FUZZ_CHECK(!any_fast); /* the fast path takes only what the general way takes */
         return;
     }
     FUZZ_CHECK(sc->nfields <= JSONL_MAX_FIELDS);
@@ -129,25 +154,33 @@ static void one_line(jsonl_scanner *sc, jsonl_scanner *again, const char *line, 
     }
     buf_free(&b);
 
-    size_t nt;
-    const sch_table *tables = sch_tables(&nt);
     for (size_t k = 0; k < nt; k++) {
         const sch_table *t = &tables[k];
         FUZZ_CHECK(t->ncols <= SCH_MAX_COLS && sch_find(t->name, strlen(t->name)) == t);
         sch_value v[SCH_MAX_COLS];
         char why_buf[128];
         uint64_t unknown = 0;
-        if (sch_map(t, sc, v, &unknown, why_buf, &why) == 0)
+        int mapped = sch_map(t, sc, v, &unknown, why_buf, &why) == 0;
+        if (mapped)
             check_mapped(t, sc, v, line, n);
         else
             FUZZ_CHECK(why != NULL && strlen(why) < 128);
         FUZZ_CHECK(unknown <= sc->nfields);
+        if (fast_ok[k]) { /* the same values as the general way, which took the line whole */
+            FUZZ_CHECK(mapped && unknown == 0);
+            for (size_t c = 0; c < t->ncols; c++)
+                FUZZ_CHECK(same_value(&fast[k][c], &v[c], t->cols[c].type));
+        }
     }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     jsonl_scanner sc = {0}, again = {0};
+    size_t nt;
+    const sch_table *tables = sch_tables(&nt);
+    for (size_t k = 0; k < nt && k < NTABLES; k++)
+        sch_fast_init(&fast_state[k], &tables[k]);
     const char *p = (const char *)data, *end = p + size;
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));

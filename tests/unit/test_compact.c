@@ -14,6 +14,9 @@
     "{\"commit_lsn\":" #lsn ",\"seq\":2,\"commit_ts\":\"2026-11-23T13:05:01.123456Z\",\"xid\":77," \
     "\"segment\":" #seg ",\"op\":\"" op "\",\"table\":\"" tbl "\""
 
+static int took_fast; /* the last map() was taken by sch_map_fast too */
+
+/* Maps a line the general way; when the fast path takes it too, its values must be equal. */
 static int map(const char *table, const char *line, sch_value *out, const char **why)
 {
     static char why_buf[128];
@@ -21,9 +24,24 @@ static int map(const char *table, const char *line, sch_value *out, const char *
     uint64_t unknown = 0;
     const sch_table *t = sch_find(table, strlen(table));
     assert_non_null(t);
+    sch_fast fs;
+    sch_fast_init(&fs, t);
+    sch_value fast[SCH_MAX_COLS];
+    took_fast = sch_map_fast(&fs, line, strlen(line), fast);
     int rc = jsonl_scan(&sc, line, strlen(line), why);
     if (rc == 0)
         rc = sch_map(t, &sc, out, &unknown, why_buf, why);
+    if (took_fast) {
+        if (rc != 0 || unknown != 0)
+            fail_msg("fast path took what the general way did not: %s", line);
+        for (size_t c = 0; c < t->ncols; c++) {
+            assert_int_equal(fast[c].null, out[c].null);
+            if (!out[c].null && t->cols[c].type == PQ_STRING)
+                assert_true(fast[c].n == out[c].n && memcmp(fast[c].s, out[c].s, out[c].n) == 0);
+            else if (!out[c].null)
+                assert_true(fast[c].i == out[c].i);
+        }
+    }
     /* strings may point into the scratch buffer: copy what tests read before freeing */
     for (size_t c = 0; rc == 0 && c < t->ncols; c++)
         if (!out[c].null && out[c].s)
@@ -157,6 +175,79 @@ static void test_bad_values(void **state)
         if (strstr(why, cases[i].reason) == NULL)
             fail_msg("reason '%s' for %s", why, cases[i].line);
     }
+}
+
+/* Capture's own lines take the fast path; every other form falls back to the general way
+ * (map() checks that the values agree whenever the fast path takes a line). */
+static void test_fast_path(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *table, *line;
+        int fast;
+    } cases[] = {
+        {"orders",
+         META(5000, 100, "U", "orders") ",\"order_id\":9,\"customer_id\":-3,\"status\":\"paid\","
+                                         "\"currency\":\"USD\",\"total\":\"-1234.5\","
+                                         "\"ship_city\":\"Zürich 東京 😀\",\"created_at\":\"2026-11-23T13:05:01Z\","
+                                         "\"updated_at\":\"2026-11-23T13:05:01.000001Z\","
+                                         "\"paid_at\":null,\"refunded_at\":null}\n",
+         1},
+        {"order_items",
+         META(1, 1, "D", "order_items") ",\"order_id\":0,\"line_no\":-0,\"product_id\":12,"
+                                         "\"quantity\":2147483647,\"unit_price\":\"0.10\"}",
+         1},
+        {"customers", META(1, 1, "I", "customers") ",\"name\":\"\"}", 1},
+        /* keys in another order, and a line without "table" */
+        {"products",
+         "{\"op\":\"I\",\"segment\":1,\"commit_ts\":\"2026-11-23T13:05:01Z\",\"seq\":0,"
+         "\"commit_lsn\":7,\"price\":\"9.99\",\"sku\":\"A-1\"}",
+         1},
+        /* the general way's forms: whitespace, escapes, CRLF, numbers as money */
+        {"orders", META(1, 1, "I", "orders") ", \"order_id\":1}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"ship_city\":\"Z\\u00fcrich\"}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"ship_city\":\"a\\\"b\"}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"order_\\u0069d\":1}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"order_id\":1}\r\n", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"total\":12.5}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"extra\":1}", 0},
+        /* bad lines: the general way gives the reason */
+        {"orders", META(1, 1, "I", "orders") ",\"order_id\":01}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"order_id\":1e3}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"order_id\":-}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"order_id\":1,\"order_id\":1}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"ship_city\":\"\xc3\"}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"ship_city\":\"a\tb\"}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"total\":\"1.001\"}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"paid_at\":\"2026-02-30T00:00:00Z\"}", 0},
+        {"orders", META(1, 1, "I", "customers") "}", 0},
+        {"orders", META(1, 1, "I", "orders") ",\"order_id\":nul}", 0},
+        {"orders", META(1, 1, "I", "orders") "}x", 0},
+        {"orders", META(1, 1, "I", "orders") ",}", 0},
+        {"orders", "{}", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sch_value v[SCH_MAX_COLS];
+        const char *why = NULL;
+        const sch_table *t = sch_find(cases[i].table, strlen(cases[i].table));
+        int rc = map(cases[i].table, cases[i].line, v, &why);
+        if (took_fast != cases[i].fast)
+            fail_msg("fast path %s: %s", took_fast ? "took" : "did not take", cases[i].line);
+        if (rc == 0)
+            free_strings(v, t->ncols);
+    }
+    /* the key order of the last line is the guess for the next: a change of order is fine */
+    const sch_table *t = sch_find("orders", 6);
+    sch_fast fs;
+    sch_fast_init(&fs, t);
+    sch_value v[SCH_MAX_COLS];
+    const char *a = META(1, 1, "I", "orders") ",\"order_id\":1,\"total\":\"2.00\"}";
+    const char *b = META(1, 1, "I", "orders") ",\"total\":\"3.00\",\"order_id\":4}";
+    assert_int_equal(sch_map_fast(&fs, a, strlen(a), v), 1);
+    assert_int_equal(sch_map_fast(&fs, b, strlen(b), v), 1);
+    assert_true(v[6].i == 4 && v[10].i == 300);
+    assert_int_equal(sch_map_fast(&fs, a, strlen(a), v), 1);
+    assert_true(v[6].i == 1 && v[10].i == 200);
 }
 
 static void test_segset(void **state)
@@ -363,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_leap_second_keeps_its_date),
         cmocka_unit_test(test_manifest_strings_are_escaped),
         cmocka_unit_test(test_each_table),
+        cmocka_unit_test(test_fast_path),
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_segset),
         cmocka_unit_test(test_keys_and_markers),
