@@ -44,6 +44,9 @@ typedef struct pq_col {
     uint32_t *ent_hash, *ent_off, *ent_len; /* off and len: strings only */
     int64_t *ent_val;                       /* integers only */
     size_t nent, ent_cap;
+    int64_t last_val; /* integers: the last value looked up and its entry, if have_last */
+    uint32_t last_ent;
+    int have_last;
 
     /* column chunk of the current row group */
     hdp_buf chunk; /* data pages: headers and compressed bodies */
@@ -73,7 +76,7 @@ struct pq_writer {
 
 pq_writer_opts pq_writer_opts_default(void)
 {
-    pq_writer_opts o = {PQ_CODEC_ZSTD, 3, PQ_DEFAULT_RG, PQ_DEFAULT_PAGE, PQ_DEFAULT_DICT};
+    pq_writer_opts o = {PQ_CODEC_ZSTD, 1, PQ_DEFAULT_RG, PQ_DEFAULT_PAGE, PQ_DEFAULT_DICT};
     return o;
 }
 
@@ -292,6 +295,7 @@ static int maybe_finish_page(pq_writer *w, pq_col *c, hdp_err *e)
 
 static void dict_reset(pq_col *c)
 {
+    c->have_last = 0;
     buf_reset(&c->dict);
     if (c->slots)
         memset(c->slots, 0, c->nslots * sizeof(*c->slots));
@@ -362,9 +366,12 @@ static int64_t dict_lookup(pq_writer *w, pq_col *c, const char *s, size_t n)
     return (int64_t)k;
 }
 
-/* The integer counterpart of dict_lookup: at most PQ_INT_DICT_MAX entries. */
+/* The integer counterpart of dict_lookup: at most PQ_INT_DICT_MAX entries. A run of one
+ * value (a segment, a seq, a line number) skips the hash. */
 static int64_t dict_lookup_int(pq_writer *w, pq_col *c, int64_t v)
 {
+    if (c->have_last && c->last_val == v)
+        return c->last_ent;
     uint32_t h = hash_i64((uint64_t)v);
     if (c->nslots == 0)
         dict_grow(c);
@@ -372,8 +379,12 @@ static int64_t dict_lookup_int(pq_writer *w, pq_col *c, int64_t v)
     size_t j = h & mask;
     while (c->slots[j]) {
         uint32_t k = c->slots[j] - 1;
-        if (c->ent_val[k] == v)
+        if (c->ent_val[k] == v) {
+            c->last_val = v;
+            c->last_ent = k;
+            c->have_last = 1;
             return k;
+        }
         j = (j + 1) & mask;
     }
     size_t width = c->phys == PQT_INT32 ? 4 : 8;
@@ -390,6 +401,9 @@ static int64_t dict_lookup_int(pq_writer *w, pq_col *c, int64_t v)
     c->ent_hash[k] = h;
     c->ent_val[k] = v;
     c->slots[j] = (uint32_t)k + 1;
+    c->last_val = v;
+    c->last_ent = (uint32_t)k;
+    c->have_last = 1;
     if (c->nent * 2 > c->nslots)
         dict_grow(c);
     return (int64_t)k;

@@ -46,7 +46,9 @@ typedef struct pq_writer_opts {
     size_t dict_max_bytes; /* dictionary size that triggers PLAIN fallback; 0 = 1 MiB */
 } pq_writer_opts;
 
-/* zstd, level 3, 1Mi rows per row group, 1 MiB pages and dictionaries. */
+/* zstd level 1, 1Mi rows per row group, 1 MiB pages and dictionaries. Level 1, not zstd's
+ * usual 3: on the curated tables it was both faster and smaller (2M change events: 29.1 MB
+ * against 30.9, compaction 1.29 CPU-s against 1.52 at best of five). */
 pq_writer_opts pq_writer_opts_default(void);
 
 /* Receives the file's bytes in order. Returns HDP_OK or HDP_ERR/HDP_RETRY with e set. */
