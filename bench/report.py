@@ -54,6 +54,8 @@ def parts_cmds(a, parts):
         vl.append("--quick")
     if q or not a.spark:
         lk.append("--no-spark")
+    if q:
+        lk += ["--repeat", "1"]
     if a.vault_orders:
         vl += ["--orders", str(a.vault_orders)]
     if a.profile:
