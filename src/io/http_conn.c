@@ -26,10 +26,19 @@ enum { MAX_IN = HTTP_MAX_HEAD + HTTP_MAX_BODY + 4096 };
 
 void http_respond_status(http_response *res, int status, const char *ctype)
 {
+    static const char octets[] = "application/octet-stream";
     res->status = status;
-    snprintf(res->ctype, sizeof(res->ctype), "%s", ctype ? ctype : "application/octet-stream");
-    if (strpbrk(res->ctype, "\r\n") != NULL)
-        snprintf(res->ctype, sizeof(res->ctype), "application/octet-stream");
+    const char *t = ctype ? ctype : octets;
+    size_t n = 0;
+    for (; t[n] && n + 1 < sizeof(res->ctype); n++) {
+        if (t[n] == '\r' || t[n] == '\n') { /* no header injection */
+            t = octets;
+            n = sizeof(octets) - 1;
+            break;
+        }
+    }
+    memcpy(res->ctype, t, n);
+    res->ctype[n] = '\0';
 }
 
 void http_respond(http_response *res, int status, const char *ctype, const void *body, size_t len)

@@ -190,10 +190,27 @@ const char *serve_interval_name(serve_interval iv)
     return iv == IV_MINUTE ? "minute" : iv == IV_DAY ? "day" : "hour";
 }
 
+/* Appends s at *o, leaving room for the NUL before end. */
+static void key_put(char **o, const char *end, const char *s)
+{
+    while (*s && *o + 1 < end)
+        *(*o)++ = *s++;
+}
+
 void serve_query_key(const serve_query *q, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%s|%s|%s|%s", serve_endpoint_name(q->ep), q->from, q->to,
-             q->ep == EP_TIMESERIES ? serve_interval_name(q->interval) : "");
+    if (outlen == 0)
+        return;
+    char *o = out;
+    const char *end = out + outlen;
+    key_put(&o, end, serve_endpoint_name(q->ep));
+    key_put(&o, end, "|");
+    key_put(&o, end, q->from);
+    key_put(&o, end, "|");
+    key_put(&o, end, q->to);
+    key_put(&o, end, "|");
+    key_put(&o, end, q->ep == EP_TIMESERIES ? serve_interval_name(q->interval) : "");
+    *o = '\0';
 }
 
 int serve_history_id(const char *path, int64_t *id, hdp_err *e)

@@ -1,6 +1,8 @@
 /* test_timeutil.c — UTC calendar arithmetic and the PostgreSQL timestamp texts hdp reads. */
 #include "unit.h"
 
+#include <stdio.h>
+
 #include "core/timeutil.h"
 
 /* 2026-11-23 13:05:01.123456 UTC */
@@ -157,12 +159,31 @@ static void test_floor_div(void **state)
     assert_int_equal(floor_div(0, 5), 0);
 }
 
+/* date_format by hand writes what "%04d-%02u-%02u" wrote, for every day of years 0..9999
+ * and beyond (the year is taken mod 10000 either way). */
+static void test_date_format_is_printf(void **state)
+{
+    (void)state;
+    for (int64_t day = days_from_civil(0, 1, 1); day < days_from_civil(10400, 1, 1); day++) {
+        int y;
+        unsigned m, d;
+        civil_from_days(day, &y, &m, &d);
+        char want[48], got[11];
+        snprintf(want, sizeof(want), "%04d-%02u-%02u", y % 10000, m % 100, d % 100);
+        want[10] = '\0';
+        date_format(day, got);
+        if (strcmp(want, got) != 0)
+            fail_msg("day %lld: %s, not %s", (long long)day, got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ts_parse),         cmocka_unit_test(test_ts_parse_bad),
         cmocka_unit_test(test_date_parse),       cmocka_unit_test(test_format),
         cmocka_unit_test(test_civil_round_trip), cmocka_unit_test(test_floor_div),
+        cmocka_unit_test(test_date_format_is_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
