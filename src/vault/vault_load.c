@@ -145,6 +145,42 @@ static void sql_collapse_same_ts(hdp_buf *q, const target *t)
                t->stg, t->stg, t->stg, t->stg_cols);
 }
 
+/* Collapses two rows of one key with one load_dts in a satellite COPYed straight into (one
+ * the load found empty, so every row is the load's): the statements of
+ * sql_collapse_same_ts on the vault table, the last a counted INSERT. */
+static void sql_collapse_same_ts_direct(hdp_buf *q, const target *t, int step)
+{
+    static const char cols_tail[] = "is_deleted, record_source, source_lsn, source_seq, "
+                                    "source_segment";
+    if (step == 0)
+        buf_printf(q,
+                   "CREATE TEMP TABLE stg_fix ON COMMIT DROP AS SELECT DISTINCT ON (%s, load_dts) *"
+                   " FROM %s ORDER BY %s, load_dts, source_lsn DESC, source_seq DESC;"
+                   "TRUNCATE %s",
+                   t->hk, t->table, t->hk, t->table);
+    else if (step == 1)
+        buf_printf(q,
+                   "INSERT INTO %s (%s, load_dts, hashdiff, %s, %s) "
+                   "SELECT %s, load_dts, hashdiff, %s, %s FROM (SELECT *, lag(hashdiff) OVER w "
+                   "AS prev, row_number() OVER w AS rn FROM stg_fix WINDOW w AS (PARTITION BY %s "
+                   "ORDER BY load_dts)) x WHERE rn = 1 OR hashdiff IS DISTINCT FROM prev",
+                   t->table, t->hk, t->cols, cols_tail, t->hk, t->cols, cols_tail, t->hk);
+    else
+        buf_puts(q, "DROP TABLE stg_fix");
+}
+
+/* The PIT table of a satellite the load found empty: built from the whole satellite. */
+static void sql_build_pit(hdp_buf *q, const target *t)
+{
+    const char *sat_col = strchr(t->table, '.') + 1;
+    buf_printf(q,
+               "DELETE FROM %s;"
+               "INSERT INTO %s (%s, valid_from, valid_to, %s_ldts) "
+               "SELECT v.%s, v.load_dts, COALESCE(lead(v.load_dts) OVER "
+               "(PARTITION BY v.%s ORDER BY v.load_dts), 'infinity'), v.load_dts FROM %s v",
+               t->pit, t->pit, t->hk, sat_col, t->hk, t->hk, t->table);
+}
+
 /* A PIT table: the intervals of every key the load staged, rebuilt from the satellite. */
 static void sql_rebuild_pit(hdp_buf *q, const target *t)
 {
@@ -261,12 +297,15 @@ static int plan_drop_loaded(loader *l, hdp_err *e)
     return HDP_OK;
 }
 
-/* Hubs and links of a table that was empty when the load began skip staging: their rows
- * are unique within the load, so "where the key is new" holds for every one of them, and
- * COPY straight into the vault gives the same rows as the set-based insert, at once. */
+/* Vault tables that were empty when the load began skip staging. Hub and link rows are
+ * unique within the load, so "where the key is new" holds for every one of them; satellite
+ * rows differ from their key's previous row by construction, and there is no vault row to
+ * compare a key's first with. COPY straight into the vault gives the same rows as the
+ * set-based insert, at once (two rows of a key with one load_dts are collapsed after, as in
+ * staging). */
 static int is_direct(const loader *l, int out)
 {
-    return out < VS_SAT_CUSTOMER && l->empty[out];
+    return out < VS_QUARANTINE && l->empty[out];
 }
 
 /* Which vault tables are empty (under the load's lock, so no other load fills them). */
@@ -377,10 +416,18 @@ static const char *const hub_of_domain[VD_NDOMAIN] = {
     [VD_ORDER] = "SELECT order_id FROM vault.hub_order WHERE order_id = ANY($1)",
 };
 
-/* Asks the vault which of the ids (not seen in this load) it holds; marks those known. */
+/* The hub output each business-key domain lives in. */
+static const int hub_out_of_domain[VD_NDOMAIN] = {
+    [VD_CUSTOMER] = VS_HUB_CUSTOMER,
+    [VD_PRODUCT] = VS_HUB_PRODUCT,
+    [VD_ORDER] = VS_HUB_ORDER,
+};
+
+/* Asks the vault which of the ids (not seen in this load) it holds; marks those known. A
+ * hub that was empty when the load began holds none. */
 static int lookup_known(loader *l, int domain, const vstage_ids *ids, hdp_err *e)
 {
-    if (ids->n == 0)
+    if (ids->n == 0 || l->empty[hub_out_of_domain[domain]])
         return HDP_OK;
     hdp_buf arr = HDP_BUF_INIT;
     buf_putc(&arr, '{');
@@ -481,7 +528,25 @@ static int merge_staging(loader *l, hdp_err *e)
         if (l->stage.emitted[out] == 0)
             continue;
         if (is_direct(l, out)) {
-            l->st->inserted[out] = l->stage.emitted[out];
+            if (is_sat(out) && l->stage.same_ts[out]) {
+                log_info("vault: %s: a key changed twice in one transaction; its last change "
+                         "is kept",
+                         t->table);
+                for (int step = 0; rc == HDP_OK && step < 3; step++) {
+                    sql_collapse_same_ts_direct(&q, t, step);
+                    rc = exec_counted(l, &q, step == 1 ? &l->st->inserted[out] : NULL, e);
+                }
+            } else {
+                l->st->inserted[out] = l->stage.emitted[out];
+            }
+            if (rc == HDP_OK && t->pit) {
+                sql_build_pit(&q, t);
+                rc = exec_counted(l, &q, &l->st->pit_rows, e);
+            }
+            if (rc != HDP_OK) {
+                hdp_err_prefix(e, "loading %s: ", t->table);
+                break;
+            }
             continue;
         }
         if (is_sat(out) && l->stage.same_ts[out]) {
@@ -610,6 +675,8 @@ static int load(loader *l, hdp_err *e)
         return rc;
     l->st->load_id = strtoll(id, NULL, 10);
     vstage_init(&l->stage, l->st->load_id);
+    for (int out = 0; out < VS_QUARANTINE; out++)
+        l->stage.direct[out] = is_direct(l, out);
     rc = pg_exec(l->pg, STAGING_DDL, e);
     l->st->seg_first = INT64_MAX;
     l->st->seg_last = INT64_MIN;

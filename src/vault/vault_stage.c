@@ -109,6 +109,18 @@ static const char *const copy_direct_sql[VS_NOUT] = {
                                "hk_customer, load_dts, record_source) FROM STDIN",
     [VS_LINK_ORDER_PRODUCT] = "COPY vault.link_order_product (hk_order_product, hk_order, "
                               "hk_product, line_no, load_dts, record_source) FROM STDIN",
+    [VS_SAT_CUSTOMER] = "COPY vault.sat_customer (hk_customer, load_dts, hashdiff, name, email, "
+                        "city, country, is_deleted, record_source, source_lsn, source_seq, "
+                        "source_segment) FROM STDIN",
+    [VS_SAT_PRODUCT] = "COPY vault.sat_product (hk_product, load_dts, hashdiff, sku, name, "
+                       "category, price, is_deleted, record_source, source_lsn, source_seq, "
+                       "source_segment) FROM STDIN",
+    [VS_SAT_ORDER] = "COPY vault.sat_order (hk_order, load_dts, hashdiff, status, total, "
+                     "currency, ship_city, created_at, paid_at, refunded_at, is_deleted, "
+                     "record_source, source_lsn, source_seq, source_segment) FROM STDIN",
+    [VS_SAT_ORDER_LINE] = "COPY vault.sat_order_line (hk_order_product, load_dts, hashdiff, "
+                          "quantity, unit_price, is_deleted, record_source, source_lsn, "
+                          "source_seq, source_segment) FROM STDIN",
 };
 
 const char *vstage_copy_sql(int out, int direct)
@@ -323,6 +335,14 @@ static void quarantine(vault_stage *s, const vstage_file *f, size_t row, const c
     s->emitted[VS_QUARANTINE]++;
 }
 
+/* The record_source column that ends a hub or link row: "\tshop.<table>\n". */
+static void put_source(hdp_buf *b, const char *table)
+{
+    buf_puts(b, "\tshop.");
+    buf_puts(b, table);
+    buf_putc(b, '\n');
+}
+
 /* A hub row (hk, id, load_dts, record_source); the caller knows the key is new. */
 static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_t hk[VH_LEN],
                      int64_t id, int64_t ts)
@@ -332,7 +352,7 @@ static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_
     buf_put_i64(b, id);
     buf_putc(b, '\t');
     copy_put_ts(b, ts);
-    buf_printf(b, "\tshop.%s\n", specs[f->src].name);
+    put_source(b, specs[f->src].name);
     s->emitted[out]++;
 }
 
@@ -363,13 +383,21 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
         buf_putc(b, '\t');
         put_value(b, f, NMETA + sp->attr0 + k, row);
     }
-    buf_printf(b, "\t%c\t", deleted ? 't' : 'f');
+    buf_puts(b, deleted ? "\tt\t" : "\tf\t");
+    if (s->direct[sp->sat]) { /* the vault's column order: record_source before the source */
+        buf_puts(b, "shop.");
+        buf_puts(b, sp->name);
+        buf_putc(b, '\t');
+    }
     put_value(b, f, M_LSN, row);
     buf_putc(b, '\t');
     put_value(b, f, M_SEQ, row);
     buf_putc(b, '\t');
     put_value(b, f, M_SEGMENT, row);
-    buf_printf(b, "\t%c\n", created ? 't' : 'f');
+    if (s->direct[sp->sat])
+        buf_putc(b, '\n');
+    else
+        buf_puts(b, created ? "\tt\n" : "\tf\n");
     s->emitted[sp->sat]++;
 }
 
@@ -388,7 +416,7 @@ static void emit_link(vault_stage *s, const vstage_file *f, int out, const uint8
         buf_putc(b, '\t');
     }
     copy_put_ts(b, ts);
-    buf_printf(b, "\tshop.%s\n", specs[f->src].name);
+    put_source(b, specs[f->src].name);
     s->emitted[out]++;
 }
 

@@ -51,8 +51,8 @@ enum vstage_source { VSRC_CUSTOMERS, VSRC_PRODUCTS, VSRC_ORDERS, VSRC_ORDER_ITEM
 
 /* Name of a source table ("customers"). */
 const char *vstage_source_name(int src);
-/* The COPY statement of an output: into its staging table, or, with direct, for hubs and
- * links, straight into the vault table (rows carry every vault column). */
+/* The COPY statement of an output: into its staging table, or, with direct, straight into
+ * the vault table (rows carry every vault column). */
 const char *vstage_copy_sql(int out, int direct);
 
 typedef struct vault_stage {
@@ -66,6 +66,10 @@ typedef struct vault_stage {
     hdp_buf out[VS_NOUT];     /* COPY text not yet flushed */
     int64_t emitted[VS_NOUT]; /* rows emitted per output */
     int same_ts[VS_NOUT];     /* a satellite key got two rows with one load_dts */
+    /* Outputs COPYed straight into their vault table (it was empty when the load began):
+     * satellite rows then carry the vault's columns (record_source, no `first`). Set by
+     * the loader before the first row. */
+    int direct[VS_NOUT];
     int64_t rows_read;
     int64_t load_id;
     int done[VSRC_N]; /* vstage_source_done was called */

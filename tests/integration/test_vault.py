@@ -371,6 +371,11 @@ def test_contract_violations_are_quarantined(vs):
         == [(0,)]
 
 
+# Statements of a first load, one of which the kill lands in: rows COPYed straight into the
+# empty vault, the PIT tables built, the deferred keys and indexes built.
+MID_LOAD = ["COPY vault.%", "INSERT INTO vault.%", "ALTER TABLE vault.%"]
+
+
 def test_kill9_mid_load_then_rerun_equals_uninterrupted(vs):
     """A second warehouse loads the same lake from scratch; the first attempt is killed -9
     while its transaction is open. It must leave nothing, and the re-run must give exactly
@@ -388,7 +393,7 @@ def test_kill9_mid_load_then_rerun_equals_uninterrupted(vs):
         while time.time() < deadline and p.poll() is None:
             busy = dwh(vs, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                            "'hdp vault' AND state = 'active' AND query LIKE %s",
-                       ("INSERT INTO vault.%" if attempt % 2 else "COPY stg_%",), db="dwh2")
+                       (MID_LOAD[attempt % len(MID_LOAD)],), db="dwh2")
             if busy[0][0]:
                 p.send_signal(signal.SIGKILL)
                 killed = True
@@ -442,3 +447,57 @@ def test_incremental_same_transaction_and_unchanged_updates(vs):
                                    cols="b.customer_id, s.name, s.email, s.city, s.country"))
     assert sorted(latest) == sorted(vs.sql("SELECT customer_id, name, email, city, country "
                                            "FROM customers"))
+
+
+def test_first_load_collapses_changes_in_one_transaction(tmp_path):
+    """The first load COPYs satellites straight into the empty vault. A customer created and
+    changed twice in ONE transaction (three rows, one commit time) keeps its last version as
+    one row; one changed twice in a later transaction keeps two rows, the last one's values;
+    keys stay unique and the PIT intervals follow the satellite."""
+    stack = Stack(tmp_path)
+    try:
+        stack.start("capture", "capture")
+        stack.hdp("generate", "--orders", "300", "--days", "1", "--seed", "5")
+        stack.sql("INSERT INTO customers (customer_id, name, email, city, country) VALUES "
+                  "(990010, 'Ada', 'ada@example.com', 'Aarau', 'CH');"
+                  "UPDATE customers SET city = 'Basel' WHERE customer_id = 990010;"
+                  "UPDATE customers SET city = 'Chur' WHERE customer_id = 990010")
+        stack.sql("INSERT INTO customers (customer_id, name, email, city, country) VALUES "
+                  "(990011, 'Bo', 'bo@example.com', 'Oslo', 'NO')")
+        stack.sql("UPDATE customers SET city = 'Bergen' WHERE customer_id = 990011;"
+                  "UPDATE customers SET city = 'Tromsø' WHERE customer_id = 990011")
+        stack.wait_caught_up(slot="hdp_lake", timeout=120)
+        time.sleep(2 * 2 + 1)
+        stack.wait_caught_up(slot="hdp_lake", timeout=120)
+        stack.hdp("run", "compact")
+        e = dict(stack.env)
+        r = subprocess.run([HDP, "run", "vault"], env=e, capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert re.search(r"vault: load 1: .* 0 quarantined", r.stdout), r.stdout
+        # the direct path's collapse ran (the satellite was empty)
+        assert "vault.sat_customer: a key changed twice in one transaction" in r.stderr, r.stderr
+        rows = dwh(stack, "SELECT b.customer_id, s.city FROM vault.sat_customer s "
+                          "JOIN vault.hub_customer b USING (hk_customer) "
+                          "WHERE b.customer_id IN (990010, 990011) ORDER BY 1, s.load_dts")
+        assert rows == [(990010, "Chur"), (990011, "Oslo"), (990011, "Tromsø")]
+        dup = dwh(stack, "SELECT count(*) FROM (SELECT hk_customer, load_dts FROM "
+                         "vault.sat_customer GROUP BY 1, 2 HAVING count(*) > 1) d")[0][0]
+        assert dup == 0
+        pit = dwh(stack, "SELECT b.customer_id, p.valid_to = 'infinity', s.city "
+                         "FROM vault.pit_customer p JOIN vault.hub_customer b "
+                         "USING (hk_customer) JOIN vault.sat_customer s ON "
+                         "s.hk_customer = p.hk_customer AND s.load_dts = p.sat_customer_ldts "
+                         "WHERE b.customer_id IN (990010, 990011) ORDER BY 1, p.valid_from")
+        assert pit == [(990010, True, "Chur"), (990011, False, "Oslo"),
+                       (990011, True, "Tromsø")]
+        assert dwh(stack, "SELECT count(*) FROM vault.pit_customer")[0][0] == \
+            dwh(stack, "SELECT count(*) FROM vault.sat_customer")[0][0]
+        latest = dwh(stack, LATEST.format(hk="hk_customer", sat="sat_customer",
+                                          join="JOIN vault.hub_customer b USING (hk_customer)",
+                                          cols="b.customer_id, s.name, s.email, s.city, "
+                                               "s.country"))
+        assert sorted(latest) == sorted(stack.sql("SELECT customer_id, name, email, city, "
+                                                  "country FROM customers"))
+    finally:
+        stack.close()
