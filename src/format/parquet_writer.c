@@ -610,18 +610,25 @@ int pq_write_null(pq_writer *w, size_t col, hdp_err *e)
     return maybe_finish_page(w, c, e);
 }
 
+/* A value's dictionary entry k into the page; k -1 (the dictionary is full) falls back to
+ * PLAIN. *taken says whether the value is written (else the caller writes it PLAIN). */
+static int put_index(pq_writer *w, pq_col *c, int64_t k, int *taken, hdp_err *e)
+{
+    *taken = k >= 0;
+    if (k < 0)
+        return dict_fallback(w, c, e);
+    push_index(c, k);
+    putc_fast(&c->defs, 1);
+    return maybe_finish_page(w, c, e);
+}
+
 static int put_int(pq_writer *w, pq_col *c, int64_t v, hdp_err *e)
 {
     stat_int(c, v);
     if (c->use_dict) {
-        int64_t k = dict_lookup_int(w, c, v);
-        if (k >= 0) {
-            push_index(c, k);
-            putc_fast(&c->defs, 1);
-            return maybe_finish_page(w, c, e);
-        }
-        if (dict_fallback(w, c, e) != HDP_OK)
-            return HDP_ERR;
+        int taken, rc = put_index(w, c, dict_lookup_int(w, c, v), &taken, e);
+        if (rc != HDP_OK || taken)
+            return rc;
     }
     put_plain_int(c, v);
     putc_fast(&c->defs, 1);
@@ -669,14 +676,9 @@ int pq_write_str(pq_writer *w, size_t col, const char *s, size_t n, hdp_err *e)
     if (n == 0)
         s = ""; /* callers may pass NULL for the empty string */
     if (c->use_dict) {
-        int64_t k = dict_lookup(w, c, s, n);
-        if (k >= 0) {
-            push_index(c, k);
-            putc_fast(&c->defs, 1);
-            return maybe_finish_page(w, c, e);
-        }
-        if (dict_fallback(w, c, e) != HDP_OK)
-            return HDP_ERR;
+        int taken, rc = put_index(w, c, dict_lookup(w, c, s, n), &taken, e);
+        if (rc != HDP_OK || taken)
+            return rc;
     }
     uint8_t le[4];
     put_le32(le, (uint32_t)n);

@@ -12,6 +12,7 @@
 #include "io/lake.h"
 #include "lake/lake_conf.h"
 #include "io/pg.h"
+#include "io/pg_copier.h"
 
 #define VAULT_LOCK_KEY "7233011"  /* pg_try_advisory_xact_lock: one vault load at a time */
 #define FLUSH_BYTES    (2u << 20) /* COPY a staging buffer once it holds this much */
@@ -207,6 +208,7 @@ typedef struct loader {
     const hdp_config *cfg;
     hdp_lake *lake;
     PGconn *pg;
+    pg_copier *copier; /* owns pg's COPYs while rows are staged (NULL otherwise) */
     vault_stats *st;
     plan_file *files;
     size_t nfiles, cap;
@@ -387,12 +389,15 @@ static int restore_indexes(loader *l, hdp_err *e)
     return rc;
 }
 
-/* COPYs what the staging buffer `out` holds and empties it. */
+/* COPYs what the staging buffer `out` holds and empties it: through the copier while rows
+ * are staged (the next slice is staged while the server ingests this one). */
 static int flush(loader *l, int out, hdp_err *e)
 {
     hdp_buf *b = &l->stage.out[out];
     if (b->len == 0)
         return HDP_OK;
+    if (l->copier != NULL)
+        return pg_copier_send(l->copier, vstage_copy_sql(out, is_direct(l, out)), b, e);
     int rc = pg_copy_begin(l->pg, vstage_copy_sql(out, is_direct(l, out)), e);
     if (rc == HDP_OK)
         rc = pg_copy_put(l->pg, b->data, b->len, e);
@@ -429,6 +434,8 @@ static int lookup_known(loader *l, int domain, const vstage_ids *ids, hdp_err *e
 {
     if (ids->n == 0 || l->empty[hub_out_of_domain[domain]])
         return HDP_OK;
+    if (l->copier != NULL && pg_copier_wait(l->copier, e) != HDP_OK)
+        return HDP_ERR; /* the connection is the copier's until its COPY ends */
     hdp_buf arr = HDP_BUF_INIT;
     buf_putc(&arr, '{');
     for (size_t i = 0; i < ids->n; i++) {
@@ -678,6 +685,8 @@ static int load(loader *l, hdp_err *e)
     for (int out = 0; out < VS_QUARANTINE; out++)
         l->stage.direct[out] = is_direct(l, out);
     rc = pg_exec(l->pg, STAGING_DDL, e);
+    if (rc == HDP_OK)
+        rc = pg_copier_start(&l->copier, l->pg, e);
     l->st->seg_first = INT64_MAX;
     l->st->seg_last = INT64_MIN;
     for (size_t i = 0; rc == HDP_OK && i < l->nfiles; i++) {
@@ -696,6 +705,16 @@ static int load(loader *l, hdp_err *e)
     }
     if (rc == HDP_OK)
         rc = flush_all(l, 0, e);
+    if (l->copier != NULL) { /* the connection is the loader's again */
+        hdp_err ce;
+        int crc = pg_copier_wait(l->copier, &ce);
+        if (rc == HDP_OK && crc != HDP_OK) {
+            rc = crc;
+            *e = ce;
+        }
+        pg_copier_stop(l->copier);
+        l->copier = NULL;
+    }
     l->st->files = (int64_t)l->nfiles;
     l->st->rows_read = l->stage.rows_read;
     l->st->quarantined = l->stage.emitted[VS_QUARANTINE];

@@ -501,3 +501,21 @@ def test_first_load_collapses_changes_in_one_transaction(tmp_path):
                                                   "country FROM customers"))
     finally:
         stack.close()
+
+
+def test_copy_error_fails_the_load_and_leaves_nothing(vs):
+    """Rows go to the server from a COPY thread while the next ones are staged: a COPY the
+    server refuses (here a CHECK the orders break) still fails the load with the server's
+    reason, exit 1, and the vault stays as it was."""
+    vs.pg.psql("postgres", "CREATE DATABASE dwh3")
+    env = {"HDP_DWH_DSN": vs.pg.dsn("dwh3")}
+    e = dict(vs.env)
+    e.update(env)
+    subprocess.run([HDP, "init"], env=e, check=True, capture_output=True, timeout=120)
+    dwh(vs, "ALTER TABLE vault.sat_order_line ADD CONSTRAINT no_big_lines "
+            "CHECK (quantity < 3)", db="dwh3")
+    r = subprocess.run([HDP, "run", "vault"], env=e, capture_output=True, text=True, timeout=600)
+    assert r.returncode != 0, r.stdout + r.stderr
+    assert "no_big_lines" in r.stderr, r.stderr
+    assert all(n == 0 for n in counts(vs, "dwh3").values())
+    assert dwh(vs, "SELECT count(*) FROM ops.load_log", db="dwh3") == [(0,)]
