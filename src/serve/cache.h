@@ -4,9 +4,10 @@
  * younger than ttl, else computed by fill(). Concurrent misses on one key run fill() once:
  * the others serve the previous (stale) answer while it is recomputed, or wait for it when
  * there is none — or when it is older than two ttl: no answer is ever served more than 2 × ttl
- * after it was computed. A stale answer that may still be served is recomputed by the cache's
- * own refresher thread, so the request that found it stale does not wait for the fill (nor
- * do the other connections of its worker thread). Every answer fill() produces is cached,
+ * after it was computed. With a refresher (ctx_len > 0), an answer half a window old is
+ * recomputed by the cache's own thread while it is still served, so no request waits for a
+ * fill (nor do the other connections of its worker thread) and the new answer is ready when
+ * the old one expires. Every answer fill() produces is cached,
  * errors included (a 503 is then retried after ttl at most, so a dead Redis is asked ~1/ttl
  * times a second per key). */
 #ifndef HDP_SERVE_CACHE_H

@@ -223,6 +223,19 @@ static void test_stale_answers_are_refreshed_off_the_caller(void **state)
     cache_get(c, "k", refresh_fill, &t, 0, &body, &len, &status, &hit);
     assert_string_equal(body, "k#2");
     free(body);
+    /* half a window old: still served, and refilled ahead of its expiry */
+    struct timespec half = {0, 300 * 1000 * 1000};
+    nanosleep(&half, NULL);
+    t.tag = 42;
+    cache_get(c, "k", refresh_fill, &t, sizeof(t), &body, &len, &status, &hit);
+    assert_string_equal(body, "k#2");
+    free(body);
+    for (int i = 0; i < 5000 && atomic_load(&refresh_gen) < 3; i++) {
+        struct timespec t1 = {0, 1000 * 1000};
+        nanosleep(&t1, NULL);
+    }
+    assert_int_equal(atomic_load(&refresh_gen), 3);
+    assert_int_equal(atomic_load(&refresh_wrong), 0);
     cache_free(c);
 }
 
