@@ -280,7 +280,10 @@ def vault_goals(rows, notes, vl):
              f"({100 * h['hdp_cpu_s'] / max(0.01, h['wall_s']):.0f} %)" +
              (f"; together {100 * share:.0f} % of the wall: the rest both waited (the "
               "backend's writes, round trips, or a core held by other work)"
-              if share < 0.9 else "; the two take turns: one statement at a time") +
+              if share < 0.9 else
+              f"; together {100 * share:.0f} % of the wall: they ran at once (hdp stages the "
+              "next rows while the backend ingests the last), the backend is the bound"
+              if share > 1.05 else "; the two take turns: one statement at a time") +
              (f"; the backend's top statement: {100 * act['active'][0]['share']:.0f} % "
               f"{act['active'][0]['wait']} `{act['active'][0]['query']}`"
               if act.get("active") else ""))
@@ -433,9 +436,9 @@ def render(res, path_md):
         lines += ["", "### Profiles (`perf record -F 499/999`, `perf report --stdio "
                   "--no-children --sort dso,symbol`, self time, top 10)", "",
                   "Taken on untimed repeats of the hot paths (profiling does not slow the "
-                  "timed runs). No hot path changed in this issue's measuring step, so these "
-                  "are the 'before' profiles; PostgreSQL's binary has no symbols for its static "
-                  "functions here (hex addresses).", ""]
+                  "timed runs). They show the code measured here; the previous report in "
+                  "`bench/results/` holds the profiles from before its changes. PostgreSQL's "
+                  "binary has no symbols for its static functions here (hex addresses).", ""]
         for title, rows in prof:
             lines += [f"**{title}**", "", "```"] + rows + ["```", ""]
     lines += ["## Method", "",
