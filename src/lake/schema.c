@@ -221,6 +221,22 @@ static int bad(char why_buf[128], const char **why, const char *fmt, const char 
     return -1;
 }
 
+/* The checks of a mapped row once its keys are read (both ways of mapping make them): 0, or
+ * -1 with the reason. */
+static int row_whole(const sch_table *t, const sch_value *out, char why_buf[128], const char **why)
+{
+    static const int required[] = {SCH_COMMIT_LSN, SCH_SEQ, SCH_COMMIT_TS, SCH_SEGMENT, SCH_OP};
+    for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
+        if (out[required[k]].null)
+            return bad(why_buf, why, "missing %s%s", t->cols[required[k]].name, "");
+    const sch_value *op = &out[SCH_OP];
+    if (op->n != 1 || (op->s[0] != 'I' && op->s[0] != 'U' && op->s[0] != 'D'))
+        return bad(why_buf, why, "column op: not I, U or D%s%s", "", "");
+    if (out[SCH_COMMIT_LSN].i < 0 || out[SCH_SEQ].i < 0)
+        return bad(why_buf, why, "negative commit_lsn or seq%s%s", "", "");
+    return 0;
+}
+
 int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_t *unknown_keys,
             char why_buf[128], const char **why)
 {
@@ -254,16 +270,7 @@ int sch_map(const sch_table *t, const jsonl_scanner *sc, sch_value *out, uint64_
         if (r)
             return bad(why_buf, why, "column %s: %s", t->cols[c].name, r);
     }
-    static const int required[] = {SCH_COMMIT_LSN, SCH_SEQ, SCH_COMMIT_TS, SCH_SEGMENT, SCH_OP};
-    for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
-        if (out[required[k]].null)
-            return bad(why_buf, why, "missing %s%s", t->cols[required[k]].name, "");
-    const sch_value *op = &out[SCH_OP];
-    if (op->n != 1 || (op->s[0] != 'I' && op->s[0] != 'U' && op->s[0] != 'D'))
-        return bad(why_buf, why, "column op: not I, U or D%s%s", "", "");
-    if (out[SCH_COMMIT_LSN].i < 0 || out[SCH_SEQ].i < 0)
-        return bad(why_buf, why, "negative commit_lsn or seq%s%s", "", "");
-    return 0;
+    return row_whole(t, out, why_buf, why);
 }
 
 /* ------------------------------------------------------------------ the fast path */
@@ -454,19 +461,6 @@ static int fast_value(const pq_column_def *col, const char **pp, const char *end
     return -1;
 }
 
-/* The checks sch_map makes once the keys are read: 0 when the row is whole. */
-static int row_whole(const sch_value *out)
-{
-    static const int required[] = {SCH_COMMIT_LSN, SCH_SEQ, SCH_COMMIT_TS, SCH_SEGMENT, SCH_OP};
-    for (size_t k = 0; k < sizeof(required) / sizeof(required[0]); k++)
-        if (out[required[k]].null)
-            return -1;
-    const sch_value *op = &out[SCH_OP];
-    if (op->n != 1 || (op->s[0] != 'I' && op->s[0] != 'U' && op->s[0] != 'D'))
-        return -1;
-    return out[SCH_COMMIT_LSN].i < 0 || out[SCH_SEQ].i < 0 ? -1 : 0;
-}
-
 int sch_map_fast(sch_fast *f, const char *line, size_t n, sch_value *out)
 {
     const sch_table *t = f->t;
@@ -514,7 +508,9 @@ int sch_map_fast(sch_fast *f, const char *line, size_t n, sch_value *out)
     if (p + 1 != end)
         return 0;
     f->nkeys = k + 1;
-    return row_whole(out) == 0;
+    char why_buf[128]; /* written only when the row is not whole: the general way says why */
+    const char *why;
+    return row_whole(t, out, why_buf, &why) == 0;
 }
 
 /* Is a PostgreSQL type (by OID) one the contract type ct may come from? */

@@ -133,14 +133,13 @@ static void fill_direct(cache_fill_fn fill, void *ctx, const char *key, char **b
     *body = b.data ? buf_detach(&b) : xstrdup("");
 }
 
-/* Stores a fill's answer in en and wakes its waiters; called without the lock. */
-static void store(serve_cache *c, entry *en, const char *body, size_t len, int status)
+/* Stores a fill's answer (body, malloc'ed, now the entry's) in en and wakes its waiters;
+ * called without the lock. */
+static void store(serve_cache *c, entry *en, char *body, size_t len, int status)
 {
-    char *copy = xmalloc(len + 1);
-    memcpy(copy, body, len + 1);
     pthread_mutex_lock(&c->mu);
     free(en->body);
-    en->body = copy;
+    en->body = body;
     en->len = len;
     en->status = status;
     en->born_us = mono_us();
@@ -207,7 +206,6 @@ static void *refresher_main(void *arg)
         int status;
         fill_direct(en->fill, en->ctx, en->key, &body, &len, &status);
         store(c, en, body, len, status);
-        free(body);
         pthread_mutex_lock(&c->mu);
     }
     pthread_mutex_unlock(&c->mu);
@@ -279,5 +277,7 @@ fill_here:
     pthread_mutex_unlock(&c->mu);
 
     fill_direct(fill, ctx, key, body, len, status);
-    store(c, en, *body, *len, *status);
+    char *copy = xmalloc(*len + 1); /* the caller's answer and the entry's */
+    memcpy(copy, *body, *len + 1);
+    store(c, en, copy, *len, *status);
 }

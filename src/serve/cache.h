@@ -7,9 +7,8 @@
  * after it was computed. With a refresher (ctx_len > 0), an answer half a window old is
  * recomputed by the cache's own thread while it is still served, so no request waits for a
  * fill (nor do the other connections of its worker thread) and the new answer is ready when
- * the old one expires. Every answer fill() produces is cached,
- * errors included (a 503 is then retried after ttl at most, so a dead Redis is asked ~1/ttl
- * times a second per key). */
+ * the old one expires. Every answer fill() produces is cached, errors included (a 503 is
+ * then retried after ttl at most, so a dead Redis is asked ~1/ttl times a second per key). */
 #ifndef HDP_SERVE_CACHE_H
 #define HDP_SERVE_CACHE_H
 

@@ -170,30 +170,23 @@ static void sql_collapse_same_ts_direct(hdp_buf *q, const target *t, int step)
         buf_puts(q, "DROP TABLE stg_fix");
 }
 
-/* The PIT table of a satellite the load found empty: built from the whole satellite. */
-static void sql_build_pit(hdp_buf *q, const target *t)
+/* A PIT table: the intervals of every key the load staged, rebuilt from the satellite; with
+ * whole (a satellite the load found empty, so every key is the load's), of every key. */
+static void sql_rebuild_pit(hdp_buf *q, const target *t, int whole)
 {
-    const char *sat_col = strchr(t->table, '.') + 1;
+    const char *sat_col = strchr(t->table, '.') + 1; /* "sat_customer" */
+    if (whole)
+        buf_printf(q, "DELETE FROM %s;", t->pit);
+    else
+        buf_printf(q, "DELETE FROM %s p USING (SELECT DISTINCT hk FROM %s) k WHERE p.%s = k.hk;",
+                   t->pit, t->stg, t->hk);
     buf_printf(q,
-               "DELETE FROM %s;"
                "INSERT INTO %s (%s, valid_from, valid_to, %s_ldts) "
                "SELECT v.%s, v.load_dts, COALESCE(lead(v.load_dts) OVER "
                "(PARTITION BY v.%s ORDER BY v.load_dts), 'infinity'), v.load_dts FROM %s v",
-               t->pit, t->pit, t->hk, sat_col, t->hk, t->hk, t->table);
-}
-
-/* A PIT table: the intervals of every key the load staged, rebuilt from the satellite. */
-static void sql_rebuild_pit(hdp_buf *q, const target *t)
-{
-    const char *sat_col = strchr(t->table, '.') + 1; /* "sat_customer" */
-    buf_printf(q,
-               "DELETE FROM %s p USING (SELECT DISTINCT hk FROM %s) k WHERE p.%s = k.hk;"
-               "INSERT INTO %s (%s, valid_from, valid_to, %s_ldts) "
-               "SELECT v.%s, v.load_dts, COALESCE(lead(v.load_dts) OVER "
-               "(PARTITION BY v.%s ORDER BY v.load_dts), 'infinity'), v.load_dts "
-               "FROM %s v WHERE v.%s IN (SELECT hk FROM %s)",
-               t->pit, t->stg, t->hk, t->pit, t->hk, sat_col, t->hk, t->hk, t->table, t->hk,
-               t->stg);
+               t->pit, t->hk, sat_col, t->hk, t->hk, t->table);
+    if (!whole)
+        buf_printf(q, " WHERE v.%s IN (SELECT hk FROM %s)", t->hk, t->stg);
 }
 
 /* ------------------------------------------------------------------ the load */
@@ -389,22 +382,14 @@ static int restore_indexes(loader *l, hdp_err *e)
     return rc;
 }
 
-/* COPYs what the staging buffer `out` holds and empties it: through the copier while rows
- * are staged (the next slice is staged while the server ingests this one). */
+/* Hands what the staging buffer `out` holds to the copier, which COPYs it while the next
+ * slice is staged, and empties it. Only while rows are staged (the copier runs then). */
 static int flush(loader *l, int out, hdp_err *e)
 {
     hdp_buf *b = &l->stage.out[out];
     if (b->len == 0)
         return HDP_OK;
-    if (l->copier != NULL)
-        return pg_copier_send(l->copier, vstage_copy_sql(out, is_direct(l, out)), b, e);
-    int rc = pg_copy_begin(l->pg, vstage_copy_sql(out, is_direct(l, out)), e);
-    if (rc == HDP_OK)
-        rc = pg_copy_put(l->pg, b->data, b->len, e);
-    if (rc == HDP_OK)
-        rc = pg_copy_end(l->pg, e);
-    buf_reset(b);
-    return rc;
+    return pg_copier_send(l->copier, vstage_copy_sql(out, is_direct(l, out)), b, e);
 }
 
 static int flush_all(loader *l, size_t min_bytes, hdp_err *e)
@@ -547,7 +532,7 @@ static int merge_staging(loader *l, hdp_err *e)
                 l->st->inserted[out] = l->stage.emitted[out];
             }
             if (rc == HDP_OK && t->pit) {
-                sql_build_pit(&q, t);
+                sql_rebuild_pit(&q, t, 1);
                 rc = exec_counted(l, &q, &l->st->pit_rows, e);
             }
             if (rc != HDP_OK) {
@@ -574,7 +559,7 @@ static int merge_staging(loader *l, hdp_err *e)
             sql_insert_keys(&q, t);
         rc = exec_counted(l, &q, &l->st->inserted[out], e);
         if (rc == HDP_OK && t->pit) {
-            sql_rebuild_pit(&q, t);
+            sql_rebuild_pit(&q, t, 0);
             rc = exec_counted(l, &q, &l->st->pit_rows, e);
         }
         if (rc != HDP_OK)
