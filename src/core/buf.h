@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct hdp_buf {
     char *data;
@@ -27,6 +28,29 @@ void buf_puts(hdp_buf *b, const char *s);
 void buf_putc(hdp_buf *b, char c);
 void buf_printf(hdp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_put_i64(hdp_buf *b, int64_t v);
+/* buf_append and buf_putc for hot loops (encoders writing a value at a time): the common
+ * case, room left, inline. */
+static inline void buf_append_fast(hdp_buf *b, const void *p, size_t n)
+{
+    if (b->len + n < b->cap) {
+        memcpy(b->data + b->len, p, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+    } else {
+        buf_append(b, p, n);
+    }
+}
+
+static inline void buf_putc_fast(hdp_buf *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+    } else {
+        buf_putc(b, c);
+    }
+}
+
 /* Appends v as an unsigned LEB128 varint (Thrift compact and Parquet RLE headers). */
 void buf_put_uvarint(hdp_buf *b, uint64_t v);
 /* Appends s as a JSON string literal, quotes included. */

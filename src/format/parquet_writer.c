@@ -114,29 +114,6 @@ static void put_le64(uint8_t *p, uint64_t v)
     put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
-/* Appends without a function call when the buffer has room: the per-value path. Keeps the
- * buffer NUL-terminated like buf_append. */
-static inline void put_fast(hdp_buf *b, const void *p, size_t n)
-{
-    if (b->len + n < b->cap) {
-        memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = '\0';
-    } else {
-        buf_append(b, p, n);
-    }
-}
-
-static inline void putc_fast(hdp_buf *b, char c)
-{
-    if (b->len + 1 < b->cap) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-    } else {
-        buf_putc(b, c);
-    }
-}
-
 /* 32-bit hash of a byte string: 8 bytes at a time, multiply-xorshift mixing. */
 static uint32_t hash_bytes(const char *s, size_t n)
 {
@@ -423,10 +400,10 @@ static void put_plain_int(pq_col *c, int64_t v)
     uint8_t le[8];
     if (c->phys == PQT_INT32) {
         put_le32(le, (uint32_t)v);
-        put_fast(&c->vals, le, 4);
+        buf_append_fast(&c->vals, le, 4);
     } else {
         put_le64(le, (uint64_t)v);
-        put_fast(&c->vals, le, 8);
+        buf_append_fast(&c->vals, le, 8);
     }
 }
 
@@ -605,7 +582,7 @@ int pq_write_null(pq_writer *w, size_t col, hdp_err *e)
     pq_col *c = begin_value(w, col, 1, e);
     if (c == NULL)
         return HDP_ERR;
-    putc_fast(&c->defs, 0);
+    buf_putc_fast(&c->defs, 0);
     c->chunk_nulls++;
     return maybe_finish_page(w, c, e);
 }
@@ -618,7 +595,7 @@ static int put_index(pq_writer *w, pq_col *c, int64_t k, int *taken, hdp_err *e)
     if (k < 0)
         return dict_fallback(w, c, e);
     push_index(c, k);
-    putc_fast(&c->defs, 1);
+    buf_putc_fast(&c->defs, 1);
     return maybe_finish_page(w, c, e);
 }
 
@@ -631,7 +608,7 @@ static int put_int(pq_writer *w, pq_col *c, int64_t v, hdp_err *e)
             return rc;
     }
     put_plain_int(c, v);
-    putc_fast(&c->defs, 1);
+    buf_putc_fast(&c->defs, 1);
     return maybe_finish_page(w, c, e);
 }
 
@@ -659,8 +636,8 @@ int pq_write_bool(pq_writer *w, size_t col, int v, hdp_err *e)
     pq_col *c = begin_value(w, col, ok, e);
     if (c == NULL)
         return HDP_ERR;
-    putc_fast(&c->defs, 1);
-    putc_fast(&c->vals, v ? 1 : 0);
+    buf_putc_fast(&c->defs, 1);
+    buf_putc_fast(&c->vals, v ? 1 : 0);
     stat_int(c, v ? 1 : 0);
     return maybe_finish_page(w, c, e);
 }
@@ -682,9 +659,9 @@ int pq_write_str(pq_writer *w, size_t col, const char *s, size_t n, hdp_err *e)
     }
     uint8_t le[4];
     put_le32(le, (uint32_t)n);
-    put_fast(&c->vals, le, 4);
-    put_fast(&c->vals, s, n);
-    putc_fast(&c->defs, 1);
+    buf_append_fast(&c->vals, le, 4);
+    buf_append_fast(&c->vals, s, n);
+    buf_putc_fast(&c->defs, 1);
     stat_str(c, s, n);
     return maybe_finish_page(w, c, e);
 }
