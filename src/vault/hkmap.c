@@ -86,3 +86,15 @@ void *hkmap_put(hkmap *m, const uint8_t key[VH_LEN], int *created)
     }
     return slot + VH_LEN;
 }
+
+const uint8_t *hkmap_next(const hkmap *m, size_t *pos)
+{
+    size_t width = VH_LEN + m->vsize;
+    for (size_t i = *pos; i < m->cap; i++)
+        if (is_used(m->used, i)) {
+            *pos = i + 1;
+            return m->slots + i * width;
+        }
+    *pos = m->cap;
+    return NULL;
+}

@@ -27,5 +27,8 @@ void hkmap_free(hkmap *m);
 void *hkmap_get(const hkmap *m, const uint8_t key[VH_LEN]);
 /* The value of key, zeroed when created; *created says whether the key is new. */
 void *hkmap_put(hkmap *m, const uint8_t key[VH_LEN], int *created);
+/* Walks the keys in slot order: *pos starts at 0; returns the next key (its value follows
+ * it, vsize bytes), or NULL at the end. The map must not change during the walk. */
+const uint8_t *hkmap_next(const hkmap *m, size_t *pos);
 
 #endif

@@ -114,19 +114,3 @@ const char *vh_text(const vh_builder *h, size_t *len)
         *len = h->s.len;
     return h->s.data ? h->s.data : "";
 }
-
-void vh_put_copy_hex(hdp_buf *b, const uint8_t key[VH_LEN])
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_reserve(b, 3 + 2 * VH_LEN);
-    char *d = b->data + b->len;
-    *d++ = '\\';
-    *d++ = '\\';
-    *d++ = 'x';
-    for (int i = 0; i < VH_LEN; i++) {
-        *d++ = hex[key[i] >> 4];
-        *d++ = hex[key[i] & 15];
-    }
-    b->len += 3 + 2 * VH_LEN;
-    b->data[b->len] = '\0';
-}

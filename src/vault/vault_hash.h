@@ -43,8 +43,4 @@ void vh_end(vh_builder *h, uint8_t out[VH_LEN]);
 /* The standard string of the parts added since vh_begin (NUL-terminated, owned by h). */
 const char *vh_text(const vh_builder *h, size_t *len);
 
-/* Appends the key as PostgreSQL's bytea hex text form, "\\x" plus 32 hex digits, escaped
- * for COPY text format (the backslash doubled). */
-void vh_put_copy_hex(hdp_buf *b, const uint8_t key[VH_LEN]);
-
 #endif

@@ -8,6 +8,7 @@
 #include "lake/lake_state.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "format/copybin.h"
 #include "format/copytext.h"
 #include "io/lake.h"
 #include "lake/lake_conf.h"
@@ -88,6 +89,12 @@ static const target targets[VS_QUARANTINE] = {
 static int is_sat(int out)
 {
     return out >= VS_SAT_CUSTOMER && out <= VS_SAT_ORDER_LINE;
+}
+
+/* The stage's PIT output of a satellite that has a PIT table. */
+static int pit_out(int sat)
+{
+    return sat == VS_SAT_CUSTOMER ? VS_PIT_CUSTOMER : VS_PIT_ORDER;
 }
 
 /* Every statement below reads a vault table or inserts into it, never both: a statement that
@@ -383,12 +390,15 @@ static int restore_indexes(loader *l, hdp_err *e)
 }
 
 /* Hands what the staging buffer `out` holds to the copier, which COPYs it while the next
- * slice is staged, and empties it. Only while rows are staged (the copier runs then). */
+ * slice is staged, and empties it. Only while rows are staged (the copier runs then). The
+ * rows are binary COPY data, but for quarantine's text: each buffer is one COPY, ended here. */
 static int flush(loader *l, int out, hdp_err *e)
 {
     hdp_buf *b = &l->stage.out[out];
     if (b->len == 0)
         return HDP_OK;
+    if (out != VS_QUARANTINE)
+        copybin_trailer(b);
     return pg_copier_send(l->copier, vstage_copy_sql(out, is_direct(l, out)), b, e);
 }
 
@@ -398,6 +408,17 @@ static int flush_all(loader *l, size_t min_bytes, hdp_err *e)
         if (l->stage.out[out].len > min_bytes && flush(l, out, e) != HDP_OK)
             return HDP_ERR;
     return HDP_OK;
+}
+
+/* The open PIT intervals of source src's keys, COPYed a buffer at a time (a million orders'
+ * would be 60 MB at once), once its last file is staged. */
+static int close_pits(loader *l, int src, hdp_err *e)
+{
+    size_t pos = 0;
+    int rc = HDP_OK;
+    while (rc == HDP_OK && vstage_pit_close(&l->stage, src, &pos, FLUSH_BYTES))
+        rc = flush_all(l, FLUSH_BYTES, e);
+    return rc;
 }
 
 static const char *const hub_of_domain[VD_NDOMAIN] = {
@@ -531,7 +552,9 @@ static int merge_staging(loader *l, hdp_err *e)
             } else {
                 l->st->inserted[out] = l->stage.emitted[out];
             }
-            if (rc == HDP_OK && t->pit) {
+            if (rc == HDP_OK && t->pit && l->stage.pit[out] && !l->stage.same_ts[out]) {
+                l->st->pit_rows += l->stage.emitted[pit_out(out)]; /* COPYed while staging */
+            } else if (rc == HDP_OK && t->pit) { /* a collapse changed the satellite */
                 sql_rebuild_pit(&q, t, 1);
                 rc = exec_counted(l, &q, &l->st->pit_rows, e);
             }
@@ -667,9 +690,17 @@ static int load(loader *l, hdp_err *e)
         return rc;
     l->st->load_id = strtoll(id, NULL, 10);
     vstage_init(&l->stage, l->st->load_id);
-    for (int out = 0; out < VS_QUARANTINE; out++)
+    hdp_buf ddl = HDP_BUF_INIT;
+    buf_puts(&ddl, STAGING_DDL);
+    for (int out = 0; out < VS_QUARANTINE; out++) {
         l->stage.direct[out] = is_direct(l, out);
-    rc = pg_exec(l->pg, STAGING_DDL, e);
+        if (is_direct(l, out) && targets[out].pit != NULL) {
+            l->stage.pit[out] = 1; /* its PIT rows come from the stage: none may be there */
+            buf_printf(&ddl, "DELETE FROM %s;", targets[out].pit);
+        }
+    }
+    rc = pg_exec(l->pg, ddl.data, e);
+    buf_free(&ddl);
     if (rc == HDP_OK)
         rc = pg_copier_start(&l->copier, l->pg, e);
     l->st->seg_first = INT64_MAX;
@@ -681,8 +712,10 @@ static int load(loader *l, hdp_err *e)
             rc = hdp_fail(e, "vault: internal: %s comes after the last file of its table", f->key);
         if (rc == HDP_OK)
             rc = stage_file(l, f, e);
-        if (rc == HDP_OK && (i + 1 == l->nfiles || l->files[i + 1].src != f->src))
+        if (rc == HDP_OK && (i + 1 == l->nfiles || l->files[i + 1].src != f->src)) {
+            rc = close_pits(l, f->src, e);
             vstage_source_done(&l->stage, f->src);
+        }
         if (f->first < l->st->seg_first)
             l->st->seg_first = f->first;
         if (f->last > l->st->seg_last)

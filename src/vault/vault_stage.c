@@ -7,6 +7,7 @@
 #include "lake/schema.h"
 #include "core/decimal.h"
 #include "core/timeutil.h"
+#include "format/copybin.h"
 #include "format/copytext.h"
 
 /* ------------------------------------------------------------------ what each table becomes */
@@ -23,6 +24,7 @@ typedef struct source_spec {
     int attr0, nattr; /* the satellite's attributes, in hashdiff order */
     int sat, hub;     /* outputs; hub -1 for order lines (a link's satellite) */
     int domain;       /* what an accepted row makes known; -1 for none */
+    int pit;          /* the satellite's PIT output, or -1 */
 } source_spec;
 
 static const source_spec specs[VSRC_N] = {
@@ -35,7 +37,8 @@ static const source_spec specs[VSRC_N] = {
                         4,
                         VS_SAT_CUSTOMER,
                         VS_HUB_CUSTOMER,
-                        VD_CUSTOMER},
+                        VD_CUSTOMER,
+                        VS_PIT_CUSTOMER},
     [VSRC_PRODUCTS] = {"products",
                        {"product_id", "sku", "name", "category", "price"},
                        5,
@@ -45,7 +48,8 @@ static const source_spec specs[VSRC_N] = {
                        4,
                        VS_SAT_PRODUCT,
                        VS_HUB_PRODUCT,
-                       VD_PRODUCT},
+                       VD_PRODUCT,
+                       -1},
     [VSRC_ORDERS] = {"orders",
                      {"order_id", "customer_id", "status", "total", "currency", "ship_city",
                       "created_at", "paid_at", "refunded_at"},
@@ -56,7 +60,8 @@ static const source_spec specs[VSRC_N] = {
                      7,
                      VS_SAT_ORDER,
                      VS_HUB_ORDER,
-                     VD_ORDER},
+                     VD_ORDER,
+                     VS_PIT_ORDER},
     [VSRC_ORDER_ITEMS] = {"order_items",
                           {"order_id", "product_id", "line_no", "quantity", "unit_price"},
                           5,
@@ -65,6 +70,7 @@ static const source_spec specs[VSRC_N] = {
                           3,
                           2,
                           VS_SAT_ORDER_LINE,
+                          -1,
                           -1,
                           -1},
 };
@@ -77,19 +83,24 @@ typedef struct sat_last {
 
 static const char *const meta_names[NMETA] = {"commit_lsn", "seq", "commit_ts", "op", "segment"};
 
-/* Staging tables mirror the vault's columns; sat rows add (lsn, seq, segment, first). */
+/* Staging tables mirror the vault's columns; sat rows add (lsn, seq, segment, first). Rows
+ * go in binary (copybin.h); quarantine rows, rare and of any shape, as text. */
 static const char *const copy_sql[VS_NOUT] = {
-    [VS_HUB_CUSTOMER] = "COPY stg_hub_customer FROM STDIN",
-    [VS_HUB_PRODUCT] = "COPY stg_hub_product FROM STDIN",
-    [VS_HUB_ORDER] = "COPY stg_hub_order FROM STDIN",
-    [VS_LINK_ORDER_CUSTOMER] = "COPY stg_link_order_customer FROM STDIN",
-    [VS_LINK_ORDER_PRODUCT] = "COPY stg_link_order_product FROM STDIN",
-    [VS_SAT_CUSTOMER] = "COPY stg_sat_customer FROM STDIN",
-    [VS_SAT_PRODUCT] = "COPY stg_sat_product FROM STDIN",
-    [VS_SAT_ORDER] = "COPY stg_sat_order FROM STDIN",
-    [VS_SAT_ORDER_LINE] = "COPY stg_sat_order_line FROM STDIN",
+    [VS_HUB_CUSTOMER] = "COPY stg_hub_customer FROM STDIN (FORMAT binary)",
+    [VS_HUB_PRODUCT] = "COPY stg_hub_product FROM STDIN (FORMAT binary)",
+    [VS_HUB_ORDER] = "COPY stg_hub_order FROM STDIN (FORMAT binary)",
+    [VS_LINK_ORDER_CUSTOMER] = "COPY stg_link_order_customer FROM STDIN (FORMAT binary)",
+    [VS_LINK_ORDER_PRODUCT] = "COPY stg_link_order_product FROM STDIN (FORMAT binary)",
+    [VS_SAT_CUSTOMER] = "COPY stg_sat_customer FROM STDIN (FORMAT binary)",
+    [VS_SAT_PRODUCT] = "COPY stg_sat_product FROM STDIN (FORMAT binary)",
+    [VS_SAT_ORDER] = "COPY stg_sat_order FROM STDIN (FORMAT binary)",
+    [VS_SAT_ORDER_LINE] = "COPY stg_sat_order_line FROM STDIN (FORMAT binary)",
     [VS_QUARANTINE] = "COPY ops.quarantine (load_id, source_table, file_key, source_lsn, "
                       "source_seq, reason, record) FROM STDIN",
+    [VS_PIT_CUSTOMER] = "COPY vault.pit_customer (hk_customer, valid_from, valid_to, "
+                        "sat_customer_ldts) FROM STDIN (FORMAT binary)",
+    [VS_PIT_ORDER] = "COPY vault.pit_order (hk_order, valid_from, valid_to, sat_order_ldts) "
+                     "FROM STDIN (FORMAT binary)",
 };
 
 const char *vstage_source_name(int src)
@@ -100,27 +111,30 @@ const char *vstage_source_name(int src)
 /* Hubs and links straight into the vault: the same columns, in the same order. */
 static const char *const copy_direct_sql[VS_NOUT] = {
     [VS_HUB_CUSTOMER] = "COPY vault.hub_customer (hk_customer, customer_id, load_dts, "
-                        "record_source) FROM STDIN",
+                        "record_source) FROM STDIN (FORMAT binary)",
     [VS_HUB_PRODUCT] = "COPY vault.hub_product (hk_product, product_id, load_dts, "
-                       "record_source) FROM STDIN",
+                       "record_source) FROM STDIN (FORMAT binary)",
     [VS_HUB_ORDER] = "COPY vault.hub_order (hk_order, order_id, load_dts, record_source) "
-                     "FROM STDIN",
+                     "FROM STDIN (FORMAT binary)",
     [VS_LINK_ORDER_CUSTOMER] = "COPY vault.link_order_customer (hk_order_customer, hk_order, "
-                               "hk_customer, load_dts, record_source) FROM STDIN",
+                               "hk_customer, load_dts, record_source) "
+                               "FROM STDIN (FORMAT binary)",
     [VS_LINK_ORDER_PRODUCT] = "COPY vault.link_order_product (hk_order_product, hk_order, "
-                              "hk_product, line_no, load_dts, record_source) FROM STDIN",
+                              "hk_product, line_no, load_dts, record_source) "
+                              "FROM STDIN (FORMAT binary)",
     [VS_SAT_CUSTOMER] = "COPY vault.sat_customer (hk_customer, load_dts, hashdiff, name, email, "
                         "city, country, is_deleted, record_source, source_lsn, source_seq, "
-                        "source_segment) FROM STDIN",
+                        "source_segment) FROM STDIN (FORMAT binary)",
     [VS_SAT_PRODUCT] = "COPY vault.sat_product (hk_product, load_dts, hashdiff, sku, name, "
                        "category, price, is_deleted, record_source, source_lsn, source_seq, "
-                       "source_segment) FROM STDIN",
+                       "source_segment) FROM STDIN (FORMAT binary)",
     [VS_SAT_ORDER] = "COPY vault.sat_order (hk_order, load_dts, hashdiff, status, total, "
                      "currency, ship_city, created_at, paid_at, refunded_at, is_deleted, "
-                     "record_source, source_lsn, source_seq, source_segment) FROM STDIN",
+                     "record_source, source_lsn, source_seq, source_segment) "
+                     "FROM STDIN (FORMAT binary)",
     [VS_SAT_ORDER_LINE] = "COPY vault.sat_order_line (hk_order_product, load_dts, hashdiff, "
                           "quantity, unit_price, is_deleted, record_source, source_lsn, "
-                          "source_seq, source_segment) FROM STDIN",
+                          "source_seq, source_segment) FROM STDIN (FORMAT binary)",
 };
 
 const char *vstage_copy_sql(int out, int direct)
@@ -229,6 +243,39 @@ static void put_value(hdp_buf *b, const vstage_file *f, int i, size_t row)
     }
 }
 
+/* Column i of row as one binary COPY field: the contract's types are the vault's columns'
+ * (INT32 int, INT64 bigint, DECIMAL(12,2) numeric, TIMESTAMP timestamptz, STRING text). */
+static void put_field(hdp_buf *b, const vstage_file *f, int i, size_t row)
+{
+    if (is_null(f, i, row)) {
+        copybin_null(b);
+        return;
+    }
+    const pq_column_def *c = pq_reader_column(f->rd, (size_t)f->col[i]);
+    switch (c->type) {
+    case PQ_STRING: {
+        size_t n;
+        const char *p = pq_get_str(f->rd, (size_t)f->col[i], row, &n);
+        copybin_bytes(b, p, n);
+        break;
+    }
+    case PQ_DECIMAL:
+        copybin_numeric(b, get_i64(f, i, row), c->scale);
+        break;
+    case PQ_TIMESTAMP_US:
+        copybin_ts(b, get_i64(f, i, row));
+        break;
+    case PQ_BOOLEAN:
+        copybin_bool(b, get_i64(f, i, row) != 0);
+        break;
+    case PQ_INT32:
+        copybin_i32(b, (int32_t)get_i64(f, i, row));
+        break;
+    default:
+        copybin_i64(b, get_i64(f, i, row));
+    }
+}
+
 /* Column i of row as one part of a hash key or hashdiff. */
 static void hash_value(vh_builder *h, const vstage_file *f, int i, size_t row)
 {
@@ -302,8 +349,25 @@ static void hash_cols(vault_stage *s, const vstage_file *f, const int *cols, int
 
 static void put_hk(hdp_buf *b, const uint8_t hk[VH_LEN])
 {
-    vh_put_copy_hex(b, hk);
-    buf_putc(b, '\t');
+    copybin_bytes(b, hk, VH_LEN);
+}
+
+/* Starts a row of nfields in output out; a buffer's first row starts its COPY's data. */
+static hdp_buf *begin_row(vault_stage *s, int out, int nfields)
+{
+    hdp_buf *b = &s->out[out];
+    if (b->len == 0)
+        copybin_header(b);
+    copybin_row(b, nfields);
+    s->emitted[out]++;
+    return b;
+}
+
+static void put_source(hdp_buf *b, const char *table)
+{
+    char src[64];
+    int n = snprintf(src, sizeof(src), "shop.%s", table);
+    copybin_bytes(b, src, (size_t)n);
 }
 
 /* ------------------------------------------------------------------ outputs */
@@ -335,25 +399,29 @@ static void quarantine(vault_stage *s, const vstage_file *f, size_t row, const c
     s->emitted[VS_QUARANTINE]++;
 }
 
-/* The record_source column that ends a hub or link row: "\tshop.<table>\n". */
-static void put_source(hdp_buf *b, const char *table)
-{
-    buf_puts(b, "\tshop.");
-    buf_puts(b, table);
-    buf_putc(b, '\n');
-}
-
 /* A hub row (hk, id, load_dts, record_source); the caller knows the key is new. */
 static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_t hk[VH_LEN],
                      int64_t id, int64_t ts)
 {
-    hdp_buf *b = &s->out[out];
+    hdp_buf *b = begin_row(s, out, 4);
     put_hk(b, hk);
-    buf_put_i64(b, id);
-    buf_putc(b, '\t');
-    copy_put_ts(b, ts);
+    copybin_i64(b, id);
+    copybin_ts(b, ts);
     put_source(b, specs[f->src].name);
-    s->emitted[out]++;
+}
+
+/* A PIT row (hk, valid_from, valid_to, sat_ldts): the key's version loaded at `from` holds
+ * until `to` (INT64_MAX: infinity, the current version). */
+static void emit_pit(vault_stage *s, int out, const uint8_t hk[VH_LEN], int64_t from, int64_t to)
+{
+    hdp_buf *b = begin_row(s, out, 4);
+    put_hk(b, hk);
+    copybin_ts(b, from);
+    if (to == INT64_MAX)
+        copybin_ts_infinity(b);
+    else
+        copybin_ts(b, to);
+    copybin_ts(b, from);
 }
 
 /* A satellite row when its hashdiff differs from the last one emitted for the key (en, the
@@ -372,33 +440,26 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
         return;
     if (!created && en->ts == ts)
         s->same_ts[sp->sat] = 1;
+    else if (!created && s->pit[sp->sat] && !s->same_ts[sp->sat])
+        emit_pit(s, sp->pit, hk, en->ts, ts); /* the key's last version ends here */
     memcpy(en->hashdiff, hd, VH_LEN);
     en->ts = ts;
-    hdp_buf *b = &s->out[sp->sat];
+    /* hk, load_dts, hashdiff, the attributes, is_deleted, then direct: record_source and the
+     * source's lsn, seq, segment (the vault's order); staging: lsn, seq, segment, first */
+    hdp_buf *b = begin_row(s, sp->sat, 3 + sp->nattr + 5);
     put_hk(b, hk);
-    copy_put_ts(b, ts);
-    buf_putc(b, '\t');
-    vh_put_copy_hex(b, hd);
-    for (int k = 0; k < sp->nattr; k++) {
-        buf_putc(b, '\t');
-        put_value(b, f, NMETA + sp->attr0 + k, row);
-    }
-    buf_puts(b, deleted ? "\tt\t" : "\tf\t");
-    if (s->direct[sp->sat]) { /* the vault's column order: record_source before the source */
-        buf_puts(b, "shop.");
-        buf_puts(b, sp->name);
-        buf_putc(b, '\t');
-    }
-    put_value(b, f, M_LSN, row);
-    buf_putc(b, '\t');
-    put_value(b, f, M_SEQ, row);
-    buf_putc(b, '\t');
-    put_value(b, f, M_SEGMENT, row);
+    copybin_ts(b, ts);
+    copybin_bytes(b, hd, VH_LEN);
+    for (int k = 0; k < sp->nattr; k++)
+        put_field(b, f, NMETA + sp->attr0 + k, row);
+    copybin_bool(b, deleted);
     if (s->direct[sp->sat])
-        buf_putc(b, '\n');
-    else
-        buf_puts(b, created ? "\tt\n" : "\tf\n");
-    s->emitted[sp->sat]++;
+        put_source(b, sp->name);
+    put_field(b, f, M_LSN, row);
+    put_field(b, f, M_SEQ, row);
+    put_field(b, f, M_SEGMENT, row);
+    if (!s->direct[sp->sat])
+        copybin_bool(b, created);
 }
 
 /* A link row (hk, hk_a, hk_b[, line_no], load_dts, record_source); the caller knows the
@@ -407,17 +468,14 @@ static void emit_link(vault_stage *s, const vstage_file *f, int out, const uint8
                       const uint8_t a[VH_LEN], const uint8_t b_hk[VH_LEN], const int64_t *line_no,
                       int64_t ts)
 {
-    hdp_buf *b = &s->out[out];
+    hdp_buf *b = begin_row(s, out, line_no ? 6 : 5);
     put_hk(b, hk);
     put_hk(b, a);
     put_hk(b, b_hk);
-    if (line_no) {
-        buf_put_i64(b, *line_no);
-        buf_putc(b, '\t');
-    }
-    copy_put_ts(b, ts);
+    if (line_no)
+        copybin_i32(b, (int32_t)*line_no);
+    copybin_ts(b, ts);
     put_source(b, specs[f->src].name);
-    s->emitted[out]++;
 }
 
 /* ------------------------------------------------------------------ rows */
@@ -539,4 +597,17 @@ void vstage_rows(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows
         }
         emit_sat(s, f, r, hk, en, created, ts, deleted);
     }
+}
+
+int vstage_pit_close(vault_stage *s, int src, size_t *pos, size_t max_bytes)
+{
+    const source_spec *sp = &specs[src];
+    if (sp->pit < 0 || !s->pit[sp->sat] || s->same_ts[sp->sat])
+        return 0;
+    const uint8_t *key;
+    while (s->out[sp->pit].len < max_bytes && (key = hkmap_next(&s->seen[src], pos)) != NULL) {
+        const sat_last *en = (const sat_last *)(key + VH_LEN);
+        emit_pit(s, sp->pit, key, en->ts, INT64_MAX);
+    }
+    return *pos < s->seen[src].cap;
 }

@@ -1,5 +1,6 @@
-/* vault_stage.h — one vault load's in-memory side: curated Parquet rows in, COPY text for the
- * staging tables out (and quarantine rows), with everything a row-at-a-time pass can decide.
+/* vault_stage.h — one vault load's in-memory side: curated Parquet rows in, binary COPY rows
+ * for the staging tables, or the empty vault tables, out (quarantine rows as COPY text), with
+ * everything a row-at-a-time pass can decide.
  *
  * Per source table (vault_spec below) a row becomes: a hub row the first time the load sees
  * its business key; a link row the first time it sees the relationship; a satellite row when
@@ -40,6 +41,8 @@ enum vstage_out {
     VS_SAT_ORDER,
     VS_SAT_ORDER_LINE,
     VS_QUARANTINE,
+    VS_PIT_CUSTOMER, /* PIT rows of a first load (pit[] below) */
+    VS_PIT_ORDER,
     VS_NOUT
 };
 
@@ -63,13 +66,18 @@ typedef struct vault_stage {
     hkmap seen[VSRC_N];
     hkmap order_customer;
     i64map known[VD_NDOMAIN]; /* business keys known good (this load or the vault) */
-    hdp_buf out[VS_NOUT];     /* COPY text not yet flushed */
+    hdp_buf out[VS_NOUT];     /* COPY data not yet flushed (binary, quarantine text) */
     int64_t emitted[VS_NOUT]; /* rows emitted per output */
     int same_ts[VS_NOUT];     /* a satellite key got two rows with one load_dts */
     /* Outputs COPYed straight into their vault table (it was empty when the load began):
      * satellite rows then carry the vault's columns (record_source, no `first`). Set by
      * the loader before the first row. */
     int direct[VS_NOUT];
+    /* Satellites whose PIT rows the stage writes (to VS_PIT_*): a first load, whose PIT
+     * table the loader emptied. A key's interval is emitted when its next row comes, the
+     * open one by vstage_pit_close. Two rows of a key with one load_dts (same_ts) stop it:
+     * the loader then rebuilds that PIT from the satellite. Set by the loader. */
+    int pit[VS_NOUT];
     int64_t rows_read;
     int64_t load_id;
     int done[VSRC_N]; /* vstage_source_done was called */
@@ -81,6 +89,11 @@ void vstage_init(vault_stage *s, int64_t load_id);
  * so at a million orders the orders' maps are gone before the lines' grow. The business
  * keys it made known stay. A done source's rows must not come again. */
 void vstage_source_done(vault_stage *s, int src);
+/* Emits the open intervals (valid_to infinity) of source src's satellite keys, while its
+ * PIT output holds less than max_bytes; *pos starts at 0. Returns 1 while keys remain (the
+ * caller flushes, then calls again), 0 when done or when src's PIT is not the stage's. Call
+ * it after src's last file, before vstage_source_done. */
+int vstage_pit_close(vault_stage *s, int src, size_t *pos, size_t max_bytes);
 void vstage_free(vault_stage *s);
 
 /* Column indexes of one file, resolved by name. */

@@ -32,6 +32,12 @@ EDGE_CUSTOMERS = [
     (990003, "O'Brien \\ backslash", "ob@example.com", "Kraków", "PL"),
 ]
 
+# Prices at the edges of NUMERIC(12,2)'s binary form (base-10000 digits: none for zero, a
+# fraction digit alone, whole digits with trailing zero groups, the largest value), which the
+# vault receives through binary COPY and test_latest_satellite_equals_source compares.
+EDGE_PRICES = ["0.00", "0.01", "0.05", "0.10", "1.00", "9999.99", "10000.00", "10000.01",
+               "123456.78", "100000000.00", "9999999999.99"]
+
 STD = r"""
 CREATE FUNCTION pg_temp.p(x text) RETURNS text IMMUTABLE LANGUAGE sql
     AS $$ SELECT COALESCE(upper(btrim(x, E' \t\r\n') COLLATE "C"), '^^') $$;
@@ -88,6 +94,11 @@ def vs(tmp_path_factory):
         stack.sql("UPDATE customers SET city = 'Genève' WHERE customer_id = 990001")  # no change
         stack.sql("UPDATE customers SET email = email WHERE customer_id = 990002")  # same row
         stack.hdp("generate", "--rate", "600", "--duration", "6", "--seed", "12")
+        # after the generator, which would sell them (a line of 9999999999.99 overflows a total)
+        for i, price in enumerate(EDGE_PRICES):
+            stack.sql("INSERT INTO products (product_id, sku, name, category, price) "
+                      "VALUES (%s, %s, %s, 'edge', %s)", (990101 + i, f"EDGE-{i}", f"edge {i}",
+                                                          price))
         stack.wait_caught_up(slot="hdp_lake", timeout=300)
         time.sleep(2 * 2 + 1)  # the last segment closes (heartbeat)
         stack.wait_caught_up(slot="hdp_lake", timeout=300)
@@ -208,6 +219,9 @@ def test_latest_satellite_equals_source(vs):
         assert sorted(got) == sorted(want), sat
     refunds = vs.sql("SELECT count(*) FROM orders WHERE status = 'refunded'")[0][0]
     assert refunds > 0
+    edge = dwh(vs, "SELECT s.price::text FROM vault.sat_product s WHERE s.category = 'edge' "
+                   "ORDER BY s.price")
+    assert [p for (p,) in edge] == EDGE_PRICES
 
 
 def versions(rows, key, attrs):
@@ -285,6 +299,28 @@ def test_pit_as_of_past_time(vs):
                        "ON p.hk_order = q.hk_order AND p.valid_from < q.valid_from "
                        "AND q.valid_from < p.valid_to")[0][0]
     assert overlaps == 0
+
+
+PIT_DEFINITION = """
+    SELECT {hk}, load_dts, COALESCE(lead(load_dts) OVER (PARTITION BY {hk} ORDER BY load_dts),
+                                    'infinity'), load_dts
+    FROM vault.{sat}
+    EXCEPT ALL
+    SELECT {hk}, valid_from, valid_to, {sat}_ldts FROM vault.{pit}"""
+
+
+def test_pit_equals_its_definition(vs):
+    """A first load writes the PIT rows while it stages (each key's interval ends at its next
+    version; the open one at the end); they must be exactly the intervals of the satellite,
+    row for row, and no more."""
+    for sat, pit, hk in (("sat_customer", "pit_customer", "hk_customer"),
+                         ("sat_order", "pit_order", "hk_order")):
+        q = PIT_DEFINITION.format(hk=hk, sat=sat, pit=pit)
+        assert dwh(vs, q) == [], pit
+        assert dwh(vs, f"SELECT count(*) FROM vault.{pit}") == \
+            dwh(vs, f"SELECT count(*) FROM vault.{sat}"), pit
+        many = dwh(vs, f"SELECT count(*) FROM vault.{pit} WHERE valid_to <> 'infinity'")[0][0]
+        assert many > 0, pit  # keys with more than one version were there
 
 
 def test_rerun_inserts_nothing(vs):
@@ -493,6 +529,9 @@ def test_first_load_collapses_changes_in_one_transaction(tmp_path):
                        (990011, True, "Tromsø")]
         assert dwh(stack, "SELECT count(*) FROM vault.pit_customer")[0][0] == \
             dwh(stack, "SELECT count(*) FROM vault.sat_customer")[0][0]
+        # the stage's PIT rows were dropped for the rebuild from the collapsed satellite
+        assert dwh(stack, PIT_DEFINITION.format(hk="hk_customer", sat="sat_customer",
+                                                pit="pit_customer")) == []
         latest = dwh(stack, LATEST.format(hk="hk_customer", sat="sat_customer",
                                           join="JOIN vault.hub_customer b USING (hk_customer)",
                                           cols="b.customer_id, s.name, s.email, s.city, "

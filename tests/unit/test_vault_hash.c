@@ -81,24 +81,11 @@ static void test_empty_and_all_space_parts(void **state)
     vh_free(&h);
 }
 
-static void test_copy_hex(void **state)
-{
-    (void)state;
-    uint8_t k[VH_LEN];
-    for (int i = 0; i < VH_LEN; i++)
-        k[i] = (uint8_t)(i * 17);
-    hdp_buf b = HDP_BUF_INIT;
-    vh_put_copy_hex(&b, k);
-    assert_string_equal(b.data, "\\\\x00112233445566778899aabbccddeeff");
-    buf_free(&b);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_integer_key), cmocka_unit_test(test_parts_trim_upper_null),
         cmocka_unit_test(test_typed_parts),        cmocka_unit_test(test_empty_and_all_space_parts),
-        cmocka_unit_test(test_copy_hex),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

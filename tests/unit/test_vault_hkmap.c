@@ -82,11 +82,44 @@ static void test_set(void **state)
     hkmap_free(&s);
 }
 
+/* The walk meets every key once, each with its own value, also when resumed mid-way. */
+static void test_walk(void **state)
+{
+    (void)state;
+    hkmap m;
+    hkmap_init(&m, sizeof(value));
+    size_t pos = 0;
+    assert_null(hkmap_next(&m, &pos)); /* an empty map */
+    enum { N = 5000 };
+    uint8_t k[VH_LEN];
+    for (uint32_t i = 0; i < N; i++) {
+        key_of(i, k);
+        int created;
+        ((value *)hkmap_put(&m, k, &created))->ts = i;
+    }
+    static uint8_t seen[N];
+    memset(seen, 0, sizeof(seen));
+    pos = 0;
+    size_t n = 0;
+    for (const uint8_t *key; (key = hkmap_next(&m, &pos)) != NULL; n++) {
+        const value *v = (const value *)(key + VH_LEN);
+        assert_true(v->ts >= 0 && v->ts < N);
+        key_of((uint32_t)v->ts, k);
+        assert_memory_equal(key, k, VH_LEN);
+        assert_int_equal(seen[v->ts], 0);
+        seen[v->ts] = 1;
+    }
+    assert_int_equal(n, N);
+    assert_null(hkmap_next(&m, &pos)); /* stays at the end */
+    hkmap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_through_regrowth),
         cmocka_unit_test(test_set),
+        cmocka_unit_test(test_walk),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
