@@ -363,11 +363,16 @@ static hdp_buf *begin_row(vault_stage *s, int out, int nfields)
     return b;
 }
 
-static void put_source(hdp_buf *b, const char *table)
+/* The record_source field of a row from source table src: "shop.<table>". */
+static void put_source(hdp_buf *b, int src)
 {
-    char src[64];
-    int n = snprintf(src, sizeof(src), "shop.%s", table);
-    copybin_bytes(b, src, (size_t)n);
+    static const char *const sources[VSRC_N] = {
+        [VSRC_CUSTOMERS] = "shop.customers",
+        [VSRC_PRODUCTS] = "shop.products",
+        [VSRC_ORDERS] = "shop.orders",
+        [VSRC_ORDER_ITEMS] = "shop.order_items",
+    };
+    copybin_bytes(b, sources[src], strlen(sources[src]));
 }
 
 /* ------------------------------------------------------------------ outputs */
@@ -407,7 +412,7 @@ static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_
     put_hk(b, hk);
     copybin_i64(b, id);
     copybin_ts(b, ts);
-    put_source(b, specs[f->src].name);
+    put_source(b, f->src);
 }
 
 /* A PIT row (hk, valid_from, valid_to, sat_ldts): the key's version loaded at `from` holds
@@ -454,7 +459,7 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
         put_field(b, f, NMETA + sp->attr0 + k, row);
     copybin_bool(b, deleted);
     if (s->direct[sp->sat])
-        put_source(b, sp->name);
+        put_source(b, f->src);
     put_field(b, f, M_LSN, row);
     put_field(b, f, M_SEQ, row);
     put_field(b, f, M_SEGMENT, row);
@@ -475,7 +480,7 @@ static void emit_link(vault_stage *s, const vstage_file *f, int out, const uint8
     if (line_no)
         copybin_i32(b, (int32_t)*line_no);
     copybin_ts(b, ts);
-    put_source(b, specs[f->src].name);
+    put_source(b, f->src);
 }
 
 /* ------------------------------------------------------------------ rows */
