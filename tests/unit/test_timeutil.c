@@ -177,6 +177,37 @@ static void test_date_format_is_printf(void **state)
     }
 }
 
+/* ts_format by hand writes what its printf format wrote: every day of years 0..10399 at a
+ * time of day that walks through every hour, minute, second and digit of the microseconds. */
+static void test_ts_format_is_printf(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    int64_t first = days_from_civil(0, 1, 1), last = days_from_civil(10400, 1, 1);
+    for (int64_t day = first; day < last; day++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int64_t tod = (int64_t)(x % (uint64_t)USEC_PER_DAY);
+        if (day == first)
+            tod = 0;
+        else if (day == last - 1)
+            tod = USEC_PER_DAY - 1;
+        int64_t t = day * USEC_PER_DAY + tod;
+        int y;
+        unsigned m, d;
+        civil_from_days(day, &y, &m, &d);
+        char tmp[96], want[32], got[32];
+        snprintf(tmp, sizeof(tmp), "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", y % 10000, m, d,
+                 (int)(tod / USEC_PER_SEC / 3600), (int)(tod / USEC_PER_SEC / 60 % 60),
+                 (int)(tod / USEC_PER_SEC % 60), (int)(tod % USEC_PER_SEC));
+        snprintf(want, sizeof(want), "%.27s", tmp);
+        ts_format(t, got);
+        if (strcmp(want, got) != 0)
+            fail_msg("%lld: %s, not %s", (long long)t, got, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_date_parse),       cmocka_unit_test(test_format),
         cmocka_unit_test(test_civil_round_trip), cmocka_unit_test(test_floor_div),
         cmocka_unit_test(test_date_format_is_printf),
+        cmocka_unit_test(test_ts_format_is_printf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
