@@ -2,8 +2,7 @@
 
 #include <string.h>
 
-/* 2000-01-01 00:00:00 UTC in Unix microseconds: PostgreSQL's timestamp epoch. */
-#define PG_EPOCH_UNIX_US INT64_C(946684800000000)
+#include "core/timeutil.h"
 
 static const char signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
 
@@ -90,7 +89,7 @@ void copybin_bool(hdp_buf *b, int v)
 
 void copybin_ts(hdp_buf *b, int64_t unix_us)
 {
-    copybin_i64(b, unix_us - PG_EPOCH_UNIX_US);
+    copybin_i64(b, unix_us - PG_EPOCH_UNIX_USEC);
 }
 
 void copybin_ts_infinity(hdp_buf *b)

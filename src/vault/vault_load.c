@@ -8,7 +8,6 @@
 #include "lake/lake_state.h"
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "format/copybin.h"
 #include "format/copytext.h"
 #include "io/lake.h"
 #include "lake/lake_conf.h"
@@ -89,12 +88,6 @@ static const target targets[VS_QUARANTINE] = {
 static int is_sat(int out)
 {
     return out >= VS_SAT_CUSTOMER && out <= VS_SAT_ORDER_LINE;
-}
-
-/* The stage's PIT output of a satellite that has a PIT table. */
-static int pit_out(int sat)
-{
-    return sat == VS_SAT_CUSTOMER ? VS_PIT_CUSTOMER : VS_PIT_ORDER;
 }
 
 /* Every statement below reads a vault table or inserts into it, never both: a statement that
@@ -390,15 +383,14 @@ static int restore_indexes(loader *l, hdp_err *e)
 }
 
 /* Hands what the staging buffer `out` holds to the copier, which COPYs it while the next
- * slice is staged, and empties it. Only while rows are staged (the copier runs then). The
- * rows are binary COPY data, but for quarantine's text: each buffer is one COPY, ended here. */
+ * slice is staged, and empties it. Only while rows are staged (the copier runs then). Each
+ * buffer is one COPY. */
 static int flush(loader *l, int out, hdp_err *e)
 {
     hdp_buf *b = &l->stage.out[out];
     if (b->len == 0)
         return HDP_OK;
-    if (out != VS_QUARANTINE)
-        copybin_trailer(b);
+    vstage_end_copy(&l->stage, out);
     return pg_copier_send(l->copier, vstage_copy_sql(out, is_direct(l, out)), b, e);
 }
 
@@ -552,8 +544,9 @@ static int merge_staging(loader *l, hdp_err *e)
             } else {
                 l->st->inserted[out] = l->stage.emitted[out];
             }
-            if (rc == HDP_OK && t->pit && l->stage.pit[out] && !l->stage.same_ts[out]) {
-                l->st->pit_rows += l->stage.emitted[pit_out(out)]; /* COPYed while staging */
+            int64_t staged_pit = vstage_pit_rows(&l->stage, out);
+            if (rc == HDP_OK && t->pit && staged_pit >= 0) {
+                l->st->pit_rows += staged_pit;   /* COPYed while staging */
             } else if (rc == HDP_OK && t->pit) { /* a collapse changed the satellite */
                 sql_rebuild_pit(&q, t, 1);
                 rc = exec_counted(l, &q, &l->st->pit_rows, e);

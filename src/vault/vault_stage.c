@@ -415,6 +415,12 @@ static void emit_hub(vault_stage *s, const vstage_file *f, int out, const uint8_
     put_source(b, f->src);
 }
 
+/* The stage writes satellite sat's PIT, and what it wrote stands. */
+static int pit_by_stage(const vault_stage *s, int sat)
+{
+    return s->pit[sat] && !s->same_ts[sat];
+}
+
 /* A PIT row (hk, valid_from, valid_to, sat_ldts): the key's version loaded at `from` holds
  * until `to` (INT64_MAX: infinity, the current version). */
 static void emit_pit(vault_stage *s, int out, const uint8_t hk[VH_LEN], int64_t from, int64_t to)
@@ -445,7 +451,7 @@ static void emit_sat(vault_stage *s, const vstage_file *f, size_t row, const uin
         return;
     if (!created && en->ts == ts)
         s->same_ts[sp->sat] = 1;
-    else if (!created && s->pit[sp->sat] && !s->same_ts[sp->sat])
+    else if (!created && pit_by_stage(s, sp->sat))
         emit_pit(s, sp->pit, hk, en->ts, ts); /* the key's last version ends here */
     memcpy(en->hashdiff, hd, VH_LEN);
     en->ts = ts;
@@ -607,7 +613,7 @@ void vstage_rows(vault_stage *s, const vstage_file *f, size_t row0, size_t nrows
 int vstage_pit_close(vault_stage *s, int src, size_t *pos, size_t max_bytes)
 {
     const source_spec *sp = &specs[src];
-    if (sp->pit < 0 || !s->pit[sp->sat] || s->same_ts[sp->sat])
+    if (sp->pit < 0 || !pit_by_stage(s, sp->sat))
         return 0;
     const uint8_t *key;
     while (s->out[sp->pit].len < max_bytes && (key = hkmap_next(&s->seen[src], pos)) != NULL) {
@@ -615,4 +621,18 @@ int vstage_pit_close(vault_stage *s, int src, size_t *pos, size_t max_bytes)
         emit_pit(s, sp->pit, key, en->ts, INT64_MAX);
     }
     return *pos < s->seen[src].cap;
+}
+
+int64_t vstage_pit_rows(const vault_stage *s, int sat)
+{
+    for (int src = 0; src < VSRC_N; src++)
+        if (specs[src].sat == sat && specs[src].pit >= 0 && pit_by_stage(s, sat))
+            return s->emitted[specs[src].pit];
+    return -1;
+}
+
+void vstage_end_copy(vault_stage *s, int out)
+{
+    if (out != VS_QUARANTINE && s->out[out].len > 0)
+        copybin_trailer(&s->out[out]);
 }

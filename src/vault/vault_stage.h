@@ -94,6 +94,11 @@ void vstage_source_done(vault_stage *s, int src);
  * caller flushes, then calls again), 0 when done or when src's PIT is not the stage's. Call
  * it after src's last file, before vstage_source_done. */
 int vstage_pit_close(vault_stage *s, int src, size_t *pos, size_t max_bytes);
+/* The rows of satellite sat's PIT table the stage wrote, or -1 when it wrote none that
+ * stand (not asked for, or a same-ts collapse makes the loader rebuild it from the sat). */
+int64_t vstage_pit_rows(const vault_stage *s, int sat);
+/* Ends the COPY data of output out before it is sent (binary outputs: the trailer). */
+void vstage_end_copy(vault_stage *s, int out);
 void vstage_free(vault_stage *s);
 
 /* Column indexes of one file, resolved by name. */
