@@ -347,21 +347,32 @@ static long plain_string(const char **pp, const char *end)
     return (long)(p - start);
 }
 
-/* A JSON integer at *pp: -?(0|[1-9][0-9]*), not followed by a fraction or an exponent. */
+/* A JSON integer at *pp: -?(0|[1-9][0-9]*), not followed by a fraction or an exponent. The
+ * value is accumulated while the digits are scanned (one pass, not a scan and a parse_int);
+ * more than 19 digits are refused before the wrapped sum is looked at. */
 static int plain_int(const char **pp, const char *end, int64_t lo, int64_t hi, int64_t *v)
 {
-    const char *p = *pp, *s = p;
-    if (p < end && *p == '-')
-        p++;
+    const char *p = *pp;
+    int neg = p < end && *p == '-';
+    p += neg;
     const char *d = p;
-    while (p < end && (unsigned)(*p - '0') <= 9)
+    uint64_t u = 0;
+    unsigned x;
+    while (p < end && (x = (unsigned)(*p - '0')) <= 9) {
+        u = u * 10 + x;
         p++;
-    if (p == d || (*d == '0' && p - d > 1))
+    }
+    size_t nd = (size_t)(p - d);
+    if (nd == 0 || nd > 19 || (*d == '0' && nd > 1))
         return -1;
     if (p < end && (*p == '.' || *p == 'e' || *p == 'E'))
         return -1;
-    if (parse_int(s, (size_t)(p - s), lo, hi, v) != 0)
+    if (neg ? u > (uint64_t)INT64_MAX + 1 : u > (uint64_t)INT64_MAX)
         return -1;
+    int64_t r = neg ? (int64_t)(0 - u) : (int64_t)u;
+    if (r < lo || r > hi)
+        return -1;
+    *v = r;
     *pp = p;
     return 0;
 }
