@@ -170,23 +170,73 @@ static void sql_collapse_same_ts_direct(hdp_buf *q, const target *t, int step)
         buf_puts(q, "DROP TABLE stg_fix");
 }
 
-/* A PIT table: the intervals of every key the load staged, rebuilt from the satellite; with
- * whole (a satellite the load found empty, so every key is the load's), of every key. */
-static void sql_rebuild_pit(hdp_buf *q, const target *t, int whole)
+/* The INSERT of the PIT intervals of the rows `v` of `from` (hash key column `hk`): each
+ * row's interval ends at its key's next row, the last one's never. */
+static void put_pit_insert(hdp_buf *q, const target *t, const char *from, const char *hk)
 {
     const char *sat_col = strchr(t->table, '.') + 1; /* "sat_customer" */
-    if (whole)
-        buf_printf(q, "DELETE FROM %s;", t->pit);
-    else
-        buf_printf(q, "DELETE FROM %s p USING (SELECT DISTINCT hk FROM %s) k WHERE p.%s = k.hk;",
-                   t->pit, t->stg, t->hk);
     buf_printf(q,
                "INSERT INTO %s (%s, valid_from, valid_to, %s_ldts) "
                "SELECT v.%s, v.load_dts, COALESCE(lead(v.load_dts) OVER "
-               "(PARTITION BY v.%s ORDER BY v.load_dts), 'infinity'), v.load_dts FROM %s v",
-               t->pit, t->hk, sat_col, t->hk, t->hk, t->table);
-    if (!whole)
-        buf_printf(q, " WHERE v.%s IN (SELECT hk FROM %s)", t->hk, t->stg);
+               "(PARTITION BY v.%s ORDER BY v.load_dts), 'infinity'), v.load_dts FROM %s",
+               t->pit, t->hk, sat_col, hk, hk, from);
+}
+
+/* A PIT table rebuilt whole from its satellite: for a satellite the load found empty (so
+ * every key is the load's) whose staged PIT rows a collapse made wrong. */
+static void sql_rebuild_pit(hdp_buf *q, const target *t)
+{
+    char from[128];
+    snprintf(from, sizeof(from), "%s v", t->table);
+    buf_printf(q, "DELETE FROM %s;", t->pit);
+    put_pit_insert(q, t, from, t->hk);
+}
+
+/* A PIT table after an increment, step by step (steps 2 and 4 are the counted inserts).
+ * A key's staged rows are its new versions. When all of them come after the key's latest
+ * interval (changes arrive in commit order: the usual case), that interval is closed at the
+ * first of them and theirs are appended, from the staging table alone: the key's history is
+ * not read again, and the cost follows the increment, not the vault. A key with a staged
+ * version at or before its latest interval (a satellite row from a clock ahead, say) has its
+ * intervals rebuilt from the satellite (the definition, for those keys only). The UPDATE
+ * reads the PIT it changes, but it adds no rows its scan could meet but its own new versions. */
+#define PIT_STEPS 6
+static void sql_extend_pit(hdp_buf *q, const target *t, int step)
+{
+    char from[160];
+    switch (step) {
+    case 0:
+        buf_printf(q,
+                   "CREATE TEMP TABLE stg_pit ON COMMIT DROP AS SELECT k.hk, k.first_new, "
+                   "EXISTS (SELECT 1 FROM %s p WHERE p.%s = k.hk AND p.valid_from >= "
+                   "k.first_new) AS late FROM (SELECT hk, min(load_dts) AS first_new FROM %s "
+                   "GROUP BY hk) k;"
+                   "ANALYZE stg_pit",
+                   t->pit, t->hk, t->stg);
+        break;
+    case 1:
+        buf_printf(q,
+                   "UPDATE %s p SET valid_to = k.first_new FROM stg_pit k WHERE p.%s = k.hk "
+                   "AND p.valid_to = 'infinity' AND NOT k.late",
+                   t->pit, t->hk);
+        break;
+    case 2:
+        snprintf(from, sizeof(from), "%s v JOIN stg_pit k ON k.hk = v.hk WHERE NOT k.late",
+                 t->stg);
+        put_pit_insert(q, t, from, "hk");
+        break;
+    case 3:
+        buf_printf(q, "DELETE FROM %s p USING stg_pit k WHERE k.late AND p.%s = k.hk", t->pit,
+                   t->hk);
+        break;
+    case 4:
+        snprintf(from, sizeof(from), "%s v WHERE v.%s IN (SELECT hk FROM stg_pit WHERE late)",
+                 t->table, t->hk);
+        put_pit_insert(q, t, from, t->hk);
+        break;
+    default:
+        buf_puts(q, "DROP TABLE stg_pit");
+    }
 }
 
 /* ------------------------------------------------------------------ the load */
@@ -548,7 +598,7 @@ static int merge_staging(loader *l, hdp_err *e)
             if (rc == HDP_OK && t->pit && staged_pit >= 0) {
                 l->st->pit_rows += staged_pit;   /* COPYed while staging */
             } else if (rc == HDP_OK && t->pit) { /* a collapse changed the satellite */
-                sql_rebuild_pit(&q, t, 1);
+                sql_rebuild_pit(&q, t);
                 rc = exec_counted(l, &q, &l->st->pit_rows, e);
             }
             if (rc != HDP_OK) {
@@ -574,9 +624,9 @@ static int merge_staging(loader *l, hdp_err *e)
         else
             sql_insert_keys(&q, t);
         rc = exec_counted(l, &q, &l->st->inserted[out], e);
-        if (rc == HDP_OK && t->pit) {
-            sql_rebuild_pit(&q, t, 0);
-            rc = exec_counted(l, &q, &l->st->pit_rows, e);
+        for (int step = 0; rc == HDP_OK && t->pit && step < PIT_STEPS; step++) {
+            sql_extend_pit(&q, t, step);
+            rc = exec_counted(l, &q, step == 2 || step == 4 ? &l->st->pit_rows : NULL, e);
         }
         if (rc != HDP_OK)
             hdp_err_prefix(e, "loading %s: ", t->table);

@@ -42,7 +42,10 @@ def inject(stack, s3, fault):
         stack.start(name, name)
     elif fault == "kill-batch-task":
         for pid in running_task_pids():
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # the task ended between pgrep and the kill
     elif fault == "restart-postgres":
         restart_postgres(stack.pg)
     elif fault == "restart-redis":

@@ -483,6 +483,81 @@ def test_incremental_same_transaction_and_unchanged_updates(vs):
                                    cols="b.customer_id, s.name, s.email, s.city, s.country"))
     assert sorted(latest) == sorted(vs.sql("SELECT customer_id, name, email, city, country "
                                            "FROM customers"))
+    # an increment closes a key's open interval and appends the staged ones
+    for sat, pit, hk in (("sat_customer", "pit_customer", "hk_customer"),
+                         ("sat_order", "pit_order", "hk_order")):
+        assert dwh(vs, PIT_DEFINITION.format(hk=hk, sat=sat, pit=pit)) == [], pit
+
+
+def test_increment_pit_of_a_late_version_is_rebuilt(tmp_path):
+    """An increment appends each key's new PIT intervals from the staging table when they all
+    come after the key's latest one. A key whose vault already holds a later version (here a
+    satellite row from a clock a day ahead) takes the other way: its intervals are rebuilt
+    from the satellite. Both PITs must equal their definition, row for row, and the late
+    version must sit before the later one, not after it."""
+    stack = Stack(tmp_path)
+    try:
+        stack.start("capture", "capture")
+        stack.hdp("generate", "--orders", "300", "--days", "1", "--seed", "6")
+        stack.wait_caught_up(slot="hdp_lake", timeout=120)
+        time.sleep(2 * 2 + 1)
+        stack.wait_caught_up(slot="hdp_lake", timeout=120)
+        stack.hdp("run", "compact")
+        run_vault(stack)
+        late, steady = [r[0] for r in stack.sql(
+            "SELECT customer_id FROM customers ORDER BY customer_id LIMIT 2")]
+        # the vault gets a version of `late` from tomorrow, its PIT kept to the definition
+        dwh(stack, """
+            WITH k AS (SELECT hk_customer FROM vault.hub_customer WHERE customer_id = %s),
+            cur AS (SELECT s.* FROM vault.sat_customer s JOIN k USING (hk_customer)
+                    ORDER BY s.load_dts DESC LIMIT 1),
+            ins AS (INSERT INTO vault.sat_customer (hk_customer, load_dts, hashdiff, name,
+                        email, city, country, is_deleted, record_source, source_lsn,
+                        source_seq, source_segment)
+                    SELECT hk_customer, now() + interval '1 day', decode(md5('tomorrow'), 'hex'),
+                        name, email, 'Tomorrow', country, false, record_source, source_lsn,
+                        source_seq, source_segment FROM cur RETURNING hk_customer, load_dts),
+            cls AS (UPDATE vault.pit_customer p SET valid_to = ins.load_dts FROM ins
+                    WHERE p.hk_customer = ins.hk_customer AND p.valid_to = 'infinity')
+            INSERT INTO vault.pit_customer (hk_customer, valid_from, valid_to, sat_customer_ldts)
+            SELECT hk_customer, load_dts, 'infinity', load_dts FROM ins""", (late,))
+        before = dwh(stack, "SELECT count(*) FROM vault.pit_customer JOIN vault.hub_customer "
+                            "USING (hk_customer) WHERE customer_id = %s", (late,))[0][0]
+        assert before >= 2
+        stack.sql("UPDATE customers SET city = 'Late' WHERE customer_id = %s", (late,))
+        stack.sql("UPDATE customers SET city = 'Steady' WHERE customer_id = %s", (steady,))
+        stack.hdp("generate", "--orders", "50", "--days", "1", "--seed", "7")
+        stack.wait_caught_up(slot="hdp_lake", timeout=120)
+        time.sleep(2 * 2 + 1)
+        stack.wait_caught_up(slot="hdp_lake", timeout=120)
+        stack.hdp("run", "compact")
+        e = dict(stack.env, HDP_LOG_LEVEL="debug")
+        r = subprocess.run([HDP, "run", "vault"], env=e, capture_output=True, text=True,
+                           timeout=600)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert re.search(r"vault: load 2: ", r.stdout), r.stdout
+        for sat, pit, hk in (("sat_customer", "pit_customer", "hk_customer"),
+                             ("sat_order", "pit_order", "hk_order")):
+            assert dwh(stack, PIT_DEFINITION.format(hk=hk, sat=sat, pit=pit)) == [], pit
+            assert dwh(stack, f"SELECT count(*) FROM vault.{pit}") == \
+                dwh(stack, f"SELECT count(*) FROM vault.{sat}"), pit
+        # the late key was rebuilt (its DELETE removed its intervals); the rest appended
+        assert re.search(r"vault: DELETE FROM vault\.pit_customer p USING stg_pit k.* %d rows"
+                         % before, r.stderr), r.stderr
+        assert re.search(r"vault: UPDATE vault\.pit_customer .* [1-9]\d* rows", r.stderr), r.stderr
+        pit = dwh(stack, "SELECT s.city, p.valid_to = 'infinity' FROM vault.pit_customer p "
+                         "JOIN vault.hub_customer b USING (hk_customer) JOIN vault.sat_customer s "
+                         "ON s.hk_customer = p.hk_customer AND s.load_dts = p.sat_customer_ldts "
+                         "WHERE b.customer_id = %s ORDER BY p.valid_from", (late,))
+        assert [c for c, _ in pit][-2:] == ["Late", "Tomorrow"] and pit[-1][1], pit
+        steady_pit = dwh(stack, "SELECT s.city FROM vault.pit_customer p JOIN vault.hub_customer "
+                                "b USING (hk_customer) JOIN vault.sat_customer s ON "
+                                "s.hk_customer = p.hk_customer AND s.load_dts = "
+                                "p.sat_customer_ldts WHERE b.customer_id = %s AND "
+                                "p.valid_to = 'infinity'", (steady,))
+        assert steady_pit == [("Steady",)]
+    finally:
+        stack.close()
 
 
 def test_first_load_collapses_changes_in_one_transaction(tmp_path):
