@@ -221,8 +221,7 @@ static void sql_extend_pit(hdp_buf *q, const target *t, int step)
                    t->pit, t->hk);
         break;
     case 2:
-        snprintf(from, sizeof(from), "%s v JOIN stg_pit k ON k.hk = v.hk WHERE NOT k.late",
-                 t->stg);
+        snprintf(from, sizeof(from), "%s v JOIN stg_pit k ON k.hk = v.hk WHERE NOT k.late", t->stg);
         put_pit_insert(q, t, from, "hk");
         break;
     case 3:
