@@ -486,6 +486,24 @@ def build(res, parts_json):
     res["parts_data"] = parts_json
 
 
+def keep_earlier(stem):
+    """An earlier report of the same day under stem keeps its results: it is renamed with its
+    own start time (report-<date>-HHMM), so the latest run holds the plain name and none is
+    overwritten."""
+    try:
+        with open(stem + ".json") as f:
+            started = json.load(f)["started"]  # "YYYY-MM-DD HH:MM:SS UTC"
+    except (OSError, ValueError, KeyError):
+        return
+    hhmm = started[11:13] + started[14:16]
+    quick = stem.endswith("-quick")
+    base = stem[:-len("-quick")] if quick else stem
+    dest = f"{base}-{hhmm}{'-quick' if quick else ''}"
+    for ext in (".json", ".md"):
+        if os.path.exists(stem + ext) and not os.path.exists(dest + ext):
+            os.replace(stem + ext, dest + ext)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, under 3 minutes")
@@ -568,6 +586,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     stem = os.path.join(a.out, f"report-{res['started'][:10]}"
                                f"{'-quick' if a.quick else ''}")
+    keep_earlier(stem)
     with open(stem + ".json", "w") as f:
         json.dump(res, f, indent=2, default=str)
     render(res, stem + ".md")
