@@ -2,29 +2,10 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/timeutil.h"
 
 static const char signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
-
-static inline void be16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline void be64(uint8_t *p, uint64_t v)
-{
-    be32(p, (uint32_t)(v >> 32));
-    be32(p + 4, (uint32_t)v);
-}
 
 void copybin_header(hdp_buf *b)
 {
@@ -37,28 +18,28 @@ void copybin_header(hdp_buf *b)
 void copybin_trailer(hdp_buf *b)
 {
     uint8_t t[2];
-    be16(t, 0xffff);
+    put_be16(t, 0xffff);
     buf_append_fast(b, t, 2);
 }
 
 void copybin_row(hdp_buf *b, int nfields)
 {
     uint8_t t[2];
-    be16(t, (uint16_t)nfields);
+    put_be16(t, (uint16_t)nfields);
     buf_append_fast(b, t, 2);
 }
 
 void copybin_null(hdp_buf *b)
 {
     uint8_t t[4];
-    be32(t, 0xffffffffu);
+    put_be32(t, 0xffffffffu);
     buf_append_fast(b, t, 4);
 }
 
 void copybin_bytes(hdp_buf *b, const void *p, size_t n)
 {
     uint8_t t[4];
-    be32(t, (uint32_t)n);
+    put_be32(t, (uint32_t)n);
     buf_append_fast(b, t, 4);
     buf_append_fast(b, p, n);
 }
@@ -66,23 +47,23 @@ void copybin_bytes(hdp_buf *b, const void *p, size_t n)
 void copybin_i32(hdp_buf *b, int32_t v)
 {
     uint8_t t[8];
-    be32(t, 4);
-    be32(t + 4, (uint32_t)v);
+    put_be32(t, 4);
+    put_be32(t + 4, (uint32_t)v);
     buf_append_fast(b, t, 8);
 }
 
 void copybin_i64(hdp_buf *b, int64_t v)
 {
     uint8_t t[12];
-    be32(t, 8);
-    be64(t + 4, (uint64_t)v);
+    put_be32(t, 8);
+    put_be64(t + 4, (uint64_t)v);
     buf_append_fast(b, t, 12);
 }
 
 void copybin_bool(hdp_buf *b, int v)
 {
     uint8_t t[5];
-    be32(t, 1);
+    put_be32(t, 1);
     t[4] = v ? 1 : 0;
     buf_append_fast(b, t, 5);
 }
@@ -129,12 +110,12 @@ void copybin_numeric(hdp_buf *b, int64_t unscaled, int scale)
     if (nd == 0)
         weight = 0;
     uint8_t t[4 + 8 + 2 * 8];
-    be32(t, (uint32_t)(8 + 2 * nd));
-    be16(t + 4, (uint16_t)nd);
-    be16(t + 6, (uint16_t)(int16_t)weight);
-    be16(t + 8, unscaled < 0 && nd > 0 ? 0x4000 : 0x0000);
-    be16(t + 10, (uint16_t)scale);
+    put_be32(t, (uint32_t)(8 + 2 * nd));
+    put_be16(t + 4, (uint16_t)nd);
+    put_be16(t + 6, (uint16_t)(int16_t)weight);
+    put_be16(t + 8, unscaled < 0 && nd > 0 ? 0x4000 : 0x0000);
+    put_be16(t + 10, (uint16_t)scale);
     for (int i = 0; i < nd; i++)
-        be16(t + 12 + 2 * i, digits[first + i]);
+        put_be16(t + 12 + 2 * i, digits[first + i]);
     buf_append_fast(b, t, (size_t)(12 + 2 * nd));
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/bytes.h"
 #include "format/codec.h"
 #include "format/parquet_meta.h"
 #include "format/rle.h"
@@ -217,8 +218,7 @@ static pq_reader *open_common(pq_reader *r, hdp_err *e)
         goto fail;
     }
     const uint8_t *t = r->data + r->len - 8;
-    uint32_t flen =
-        (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    uint32_t flen = get_le32(t);
     if ((size_t)flen > r->len - 12) {
         hdp_fail(e, "parquet: footer length %u exceeds the file", flen);
         goto fail;
@@ -337,16 +337,12 @@ const char *pq_reader_created_by(const pq_reader *r)
 
 static int64_t le_i64(const uint8_t *p)
 {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return (int64_t)v;
+    return (int64_t)get_le64(p);
 }
 
 static int64_t le_i32(const uint8_t *p)
 {
-    uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    return (int32_t)v;
+    return (int32_t)get_le32(p);
 }
 
 /* Big-endian two's complement (decimal bytes) to int64; -1 when it does not fit. */

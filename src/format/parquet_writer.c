@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/bytes.h"
 #include "format/parquet_meta.h"
 #include "format/rle.h"
 
@@ -98,20 +99,6 @@ static int emit(pq_writer *w, const void *p, size_t n, hdp_err *e)
     }
     w->pos += (int64_t)n;
     return HDP_OK;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    put_le32(p, (uint32_t)v);
-    put_le32(p + 4, (uint32_t)(v >> 32));
 }
 
 /* 32-bit hash of a byte string: 8 bytes at a time, multiply-xorshift mixing. */

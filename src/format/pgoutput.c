@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/bytes.h"
 
 /* ------------------------------------------------------------------ reader
  * Each rd_* reads one big-endian field and advances; when too few bytes are left it sets
@@ -51,18 +52,13 @@ static int rd_u16(rd *r, const char *field, uint16_t *v, hdp_err *e)
     return HDP_OK;
 }
 
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int rd_u32(rd *r, const char *field, uint32_t *v, hdp_err *e)
 {
     if (r->len - r->pos < 4) {
         *v = 0;
         return rd_short(r, field, 4, e);
     }
-    *v = be32(r->p + r->pos);
+    *v = get_be32(r->p + r->pos);
     r->pos += 4;
     return HDP_OK;
 }
@@ -74,7 +70,7 @@ static int rd_u64(rd *r, const char *field, uint64_t *v, hdp_err *e)
         return rd_short(r, field, 8, e);
     }
     const uint8_t *p = r->p + r->pos;
-    *v = (uint64_t)be32(p) << 32 | be32(p + 4);
+    *v = (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
     r->pos += 8;
     return HDP_OK;
 }
@@ -108,14 +104,6 @@ static int rd_end(const rd *r, hdp_err *e)
         return hdp_fail(e, "%s malformed: %zu trailing byte%s after offset %zu", r->what,
                         r->len - r->pos, r->len - r->pos == 1 ? "" : "s", r->pos);
     return HDP_OK;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
 }
 
 /* ------------------------------------------------------------------ frames */

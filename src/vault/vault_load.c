@@ -192,7 +192,8 @@ static void sql_rebuild_pit(hdp_buf *q, const target *t)
     put_pit_insert(q, t, from, t->hk);
 }
 
-/* A PIT table after an increment, step by step (steps 2 and 4 are the counted inserts).
+/* A PIT table after an increment, step by step; returns 1 for the steps whose rows are PIT
+ * rows written (the two inserts), 0 for the others.
  * A key's staged rows are its new versions. When all of them come after the key's latest
  * interval (changes arrive in commit order: the usual case), that interval is closed at the
  * first of them and theirs are appended, from the staging table alone: the key's history is
@@ -201,7 +202,7 @@ static void sql_rebuild_pit(hdp_buf *q, const target *t)
  * intervals rebuilt from the satellite (the definition, for those keys only). The UPDATE
  * reads the PIT it changes, but it adds no rows its scan could meet but its own new versions. */
 #define PIT_STEPS 6
-static void sql_extend_pit(hdp_buf *q, const target *t, int step)
+static int sql_extend_pit(hdp_buf *q, const target *t, int step)
 {
     char from[160];
     switch (step) {
@@ -223,7 +224,7 @@ static void sql_extend_pit(hdp_buf *q, const target *t, int step)
     case 2:
         snprintf(from, sizeof(from), "%s v JOIN stg_pit k ON k.hk = v.hk WHERE NOT k.late", t->stg);
         put_pit_insert(q, t, from, "hk");
-        break;
+        return 1;
     case 3:
         buf_printf(q, "DELETE FROM %s p USING stg_pit k WHERE k.late AND p.%s = k.hk", t->pit,
                    t->hk);
@@ -232,10 +233,11 @@ static void sql_extend_pit(hdp_buf *q, const target *t, int step)
         snprintf(from, sizeof(from), "%s v WHERE v.%s IN (SELECT hk FROM stg_pit WHERE late)",
                  t->table, t->hk);
         put_pit_insert(q, t, from, t->hk);
-        break;
+        return 1;
     default:
         buf_puts(q, "DROP TABLE stg_pit");
     }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ the load */
@@ -624,8 +626,8 @@ static int merge_staging(loader *l, hdp_err *e)
             sql_insert_keys(&q, t);
         rc = exec_counted(l, &q, &l->st->inserted[out], e);
         for (int step = 0; rc == HDP_OK && t->pit && step < PIT_STEPS; step++) {
-            sql_extend_pit(&q, t, step);
-            rc = exec_counted(l, &q, step == 2 || step == 4 ? &l->st->pit_rows : NULL, e);
+            int pit_rows = sql_extend_pit(&q, t, step);
+            rc = exec_counted(l, &q, pit_rows ? &l->st->pit_rows : NULL, e);
         }
         if (rc != HDP_OK)
             hdp_err_prefix(e, "loading %s: ", t->table);
